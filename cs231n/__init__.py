@@ -1,0 +1,1 @@
+"""The CS231n-style kit for "Neural Networks and Backpropagation"."""

@@ -1,0 +1,1 @@
+"""Classifiers built from the layers in ``cs231n.layers``."""

@@ -1,0 +1,33 @@
+"""Shared pytest fixtures."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The offline CIFAR-10 copy that sits beside the project on development and CI machines.
+SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
+
+
+def cifar_dir():
+    """Return the directory of the CIFAR-10 batches, or None when none is on this machine."""
+    for candidate in (os.environ.get("CIFAR10_DIR"), REPO_ROOT / "datasets" / "cifar-10-batches-py", SHARED_CIFAR_DIR):
+        if candidate and (Path(candidate) / "data_batch_1").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def cifar10_dir():
+    """Path of the CIFAR-10 batches; skips the test when the data is absent."""
+    path = cifar_dir()
+    if path is None:
+        pytest.skip("CIFAR-10 batches not found (run datasets/get_datasets.sh)")
+    return path
+
+
+@pytest.fixture
+def rng():
+    """A seeded generator so every test draws the same numbers on every run."""
+    return np.random.default_rng(231)
