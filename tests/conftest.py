@@ -1,5 +1,6 @@
 """Shared pytest fixtures."""
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The offline CIFAR-10 copy that sits beside the project on development and CI machines.
 SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
+
+# Staff tests import `staff.*` from the repository root; the kit itself is importable from there too.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 
 def cifar_dir():

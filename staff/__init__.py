@@ -1,0 +1,1 @@
+"""Staff tools: the release build, the autograder and Gradescope packaging (never shipped)."""
