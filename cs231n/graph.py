@@ -1,0 +1,463 @@
+"""The lecture's computational graphs: scalar gates, a graph that backpropagates, and a drawing.
+
+A *gate* is one small operation with the lecture's modular API: ``forward(*inputs) -> out`` keeps
+what its backward pass needs, and ``backward(dout) -> (dx, ...)`` turns the upstream gradient
+``dout`` into one gradient per input (local gradient times upstream gradient, the chain rule).
+A *wire* is a named scalar; a :class:`Graph` connects gates through wires, runs the gates forward in
+topological order and backward in reverse order, and adds up the gradients of a wire that feeds
+several gates. :func:`draw_graph` draws the circuit like the slides: every wire's forward value above
+it in green and its gradient below it in red.
+
+Example, the lecture's f(x, y, z) = (x + y) z::
+
+    g = Graph()
+    g.gate(Add(), ["x", "y"], "q")
+    g.gate(Multiply(), ["q", "z"], "f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)   # -12.0
+    g.backward()                       # {'x': -4.0, 'y': -4.0, 'z': 3.0, 'q': -4.0, 'f': 1.0}
+    fig = draw_graph(g)
+"""
+import math
+import numbers
+
+
+class Gate:
+    """One scalar operation: ``forward`` computes the output, ``backward`` the input gradients.
+
+    Attributes
+    ----------
+    label : str
+        The text drawn inside the gate's circle.
+    """
+
+    label = "?"
+    num_inputs = 1
+
+    def forward(self, *inputs):
+        """Compute the output from ``num_inputs`` floats and cache what backward needs."""
+        raise NotImplementedError
+
+    def backward(self, dout):
+        """Return a tuple with d(loss)/d(input) for each input, given ``dout`` = d(loss)/d(out)."""
+        raise NotImplementedError
+
+
+class Add(Gate):
+    """``out = x + y``: the add gate distributes the upstream gradient unchanged to both inputs."""
+
+    label = "+"
+    num_inputs = 2
+
+    def forward(self, x, y):
+        """x, y: floats. Returns out: float."""
+        return x + y
+
+    def backward(self, dout):
+        """dout: float. Returns (dx, dy): floats."""
+        dx, dy = None, None
+        ###########################################################################
+        # TODO: Compute dx and dy, the gradients of the loss with respect to x    #
+        # and y, from the upstream gradient dout.                                 #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = 1.0 * dout
+        dy = 1.0 * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return dx, dy
+
+
+class Multiply(Gate):
+    """``out = x * y``: the multiply gate swaps its inputs to scale the upstream gradient."""
+
+    label = "*"
+    num_inputs = 2
+
+    def forward(self, x, y):
+        """x, y: floats. Returns out: float."""
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        """dout: float. Returns (dx, dy): floats."""
+        dx, dy = None, None
+        ###########################################################################
+        # TODO: Compute dx and dy from dout and the inputs cached by forward.     #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = self.y * dout
+        dy = self.x * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return dx, dy
+
+
+class Max(Gate):
+    """``out = max(x, y)``: the max gate routes the upstream gradient to the larger input.
+
+    On a tie the gradient goes to ``x``, the input that ``max`` returns.
+    """
+
+    label = "max"
+    num_inputs = 2
+
+    def forward(self, x, y):
+        """x, y: floats. Returns out: float."""
+        self.x, self.y = x, y
+        return max(x, y)
+
+    def backward(self, dout):
+        """dout: float. Returns (dx, dy): floats, one of them 0.0."""
+        dx, dy = None, None
+        ###########################################################################
+        # TODO: Send dout to the input that won the max (x on a tie) and a zero   #
+        # gradient to the other.                                                  #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        x_won = self.x >= self.y
+        dx = dout if x_won else 0.0
+        dy = 0.0 if x_won else dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return dx, dy
+
+
+class AddConst(Gate):
+    """``out = x + c`` for a fixed constant ``c`` (the lecture's "+1" gate)."""
+
+    def __init__(self, c):
+        self.c = _scalar(c, "c")
+        self.label = f"{self.c:+g}"
+
+    def forward(self, x):
+        """x: float. Returns out: float."""
+        return x + self.c
+
+    def backward(self, dout):
+        """dout: float. Returns (dx,): a 1-tuple of floats."""
+        dx = None
+        ###########################################################################
+        # TODO: Compute dx from dout.                                             #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = 1.0 * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return (dx,)
+
+
+class MulConst(Gate):
+    """``out = c * x`` for a fixed constant ``c``; ``MulConst(-1)`` is the lecture's "*-1" gate."""
+
+    def __init__(self, c):
+        self.c = _scalar(c, "c")
+        self.label = f"*{self.c:g}"
+
+    def forward(self, x):
+        """x: float. Returns out: float."""
+        return self.c * x
+
+    def backward(self, dout):
+        """dout: float. Returns (dx,): a 1-tuple of floats."""
+        dx = None
+        ###########################################################################
+        # TODO: Compute dx from dout and the constant self.c.                     #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = self.c * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return (dx,)
+
+
+class Exp(Gate):
+    """``out = exp(x)``."""
+
+    label = "exp"
+
+    def forward(self, x):
+        """x: float. Returns out: float."""
+        self.out = math.exp(x)
+        return self.out
+
+    def backward(self, dout):
+        """dout: float. Returns (dx,): a 1-tuple of floats."""
+        dx = None
+        ###########################################################################
+        # TODO: Compute dx from dout and the output cached by forward.            #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = self.out * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return (dx,)
+
+
+class Reciprocal(Gate):
+    """``out = 1 / x`` (the lecture's "1/x" gate); ``x`` must be nonzero."""
+
+    label = "1/x"
+
+    def forward(self, x):
+        """x: nonzero float. Returns out: float."""
+        if x == 0:
+            raise ValueError(f"Reciprocal: input x must be nonzero, got {x!r}")
+        self.x = x
+        return 1.0 / x
+
+    def backward(self, dout):
+        """dout: float. Returns (dx,): a 1-tuple of floats."""
+        dx = None
+        ###########################################################################
+        # TODO: Compute dx from dout and the input cached by forward.             #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = -1.0 / self.x ** 2 * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return (dx,)
+
+
+class Sigmoid(Gate):
+    """``out = 1 / (1 + exp(-x))``: one gate for the four-gate chain *-1, exp, +1, 1/x."""
+
+    label = "σ"
+
+    def forward(self, x):
+        """x: float. Returns out: float in (0, 1)."""
+        # exp of a positive argument only, so a large |x| cannot overflow.
+        if x >= 0:
+            self.out = 1.0 / (1.0 + math.exp(-x))
+        else:
+            self.out = math.exp(x) / (1.0 + math.exp(x))
+        return self.out
+
+    def backward(self, dout):
+        """dout: float. Returns (dx,): a 1-tuple of floats."""
+        dx = None
+        ###########################################################################
+        # TODO: Compute dx from dout and the output cached by forward, using the  #
+        # sigmoid's derivative written in terms of its own output.                #
+        ###########################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        dx = (1.0 - self.out) * self.out * dout
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ###########################################################################
+        #                             END OF YOUR CODE                            #
+        ###########################################################################
+        return (dx,)
+
+
+def _scalar(v, name):
+    """Return ``v`` as a float, or raise ValueError naming ``name`` when it is not a real number."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {v!r} of type {type(v).__name__}")
+    return float(v)
+
+
+class Graph:
+    """Gates connected by named scalar wires; the loss is the one wire that feeds no gate.
+
+    Attributes
+    ----------
+    values : dict of str to float
+        Forward value of every wire, filled by :meth:`forward`.
+    grads : dict of str to float
+        d(output)/d(wire) for every wire, filled by :meth:`backward`.
+    """
+
+    def __init__(self):
+        self.nodes = []        # (gate, input wire names, output wire name), in the order added
+        self.values = {}
+        self.grads = {}
+
+    def gate(self, gate, inputs, out):
+        """Add ``gate`` reading the wires ``inputs`` (list of str) and writing the wire ``out``.
+
+        Wires may be named before the gate that writes them is added. A gate instance caches its
+        inputs, so each instance may appear only once. Returns ``out``.
+        """
+        if not isinstance(gate, Gate):
+            raise ValueError(f"gate must be a Gate instance, got {gate!r}")
+        if any(gate is g for g, _, _ in self.nodes):
+            raise ValueError(f"gate {gate.label!r} is already in the graph; make a new instance")
+        inputs = list(inputs)
+        if len(inputs) != gate.num_inputs:
+            raise ValueError(f"gate {gate.label!r} takes {gate.num_inputs} inputs, got {inputs}")
+        if out in self.outputs():
+            raise ValueError(f"out wire {out!r} is already written by another gate")
+        self.nodes.append((gate, inputs, out))
+        return out
+
+    def outputs(self):
+        """Return the list of wires written by a gate, in the order the gates were added."""
+        return [out for _, _, out in self.nodes]
+
+    def inputs(self):
+        """Return the list of wires that no gate writes (the graph's inputs), in order of first use."""
+        written = set(self.outputs())
+        names = []
+        for _, ins, _ in self.nodes:
+            names += [w for w in ins if w not in written and w not in names]
+        return names
+
+    def output(self):
+        """Return the name of the one wire that no gate reads: the graph's output (the loss)."""
+        read = {w for _, ins, _ in self.nodes for w in ins}
+        ends = [out for out in self.outputs() if out not in read]
+        if len(ends) != 1:
+            raise ValueError(f"a graph needs exactly one output wire that feeds no gate, got {ends}")
+        return ends[0]
+
+    def topological_order(self):
+        """Return the nodes ordered so that every gate comes after the gates writing its inputs."""
+        writer = {node[2]: node for node in self.nodes}
+        order, state = [], {}   # state: 1 while visiting, 2 when done
+
+        def visit(node):
+            if state.get(node[2]) == 2:
+                return
+            if state.get(node[2]) == 1:
+                raise ValueError(f"the graph has a cycle through wire {node[2]!r}")
+            state[node[2]] = 1
+            for w in node[1]:
+                if w in writer:
+                    visit(writer[w])
+            state[node[2]] = 2
+            order.append(node)
+
+        for node in self.nodes:
+            visit(node)
+        return order
+
+    def forward(self, **inputs):
+        """Set the input wires from keyword arguments (floats), run every gate, return the output."""
+        expected = self.inputs()
+        if set(inputs) != set(expected):
+            raise ValueError(f"forward needs exactly the inputs {expected}, got {sorted(inputs)}")
+        self.values = {name: _scalar(v, name) for name, v in inputs.items()}
+        self.grads = {}
+        for gate, ins, out in self.topological_order():
+            self.values[out] = gate.forward(*[self.values[w] for w in ins])
+        return self.values[self.output()]
+
+    def backward(self, dout=1.0):
+        """Backpropagate ``dout`` = d(loss)/d(output) and return ``grads`` (every wire's gradient)."""
+        if not self.values:
+            raise RuntimeError("call forward before backward")
+        self.grads = {name: 0.0 for name in self.values}
+        self.grads[self.output()] = _scalar(dout, "dout")
+        for gate, ins, out in reversed(self.topological_order()):
+            for w, dw in zip(ins, gate.backward(self.grads[out])):
+                # The copy gate: a wire that feeds several gates sums the gradients they send back.
+                self.grads[w] += dw
+        return self.grads
+
+
+def draw_graph(graph, ax=None, fmt="{:.2f}"):
+    """Draw ``graph`` as a circuit: wire values above in green, gradients below in red.
+
+    Inputs sit on the left, each gate one column right of the deepest gate that feeds it. Every wire
+    is labelled once, on the short stub leaving its source; gradients appear once :meth:`Graph.backward`
+    has run.
+
+    Parameters
+    ----------
+    graph : Graph
+        A graph with at least one gate; values are drawn after :meth:`Graph.forward`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when None.
+    fmt : str
+        Format of the numbers.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle
+
+    if not graph.nodes:
+        raise ValueError("graph has no gates to draw")
+    inputs = graph.inputs()
+    order = graph.topological_order()
+    col = {name: 0 for name in inputs}
+    row = {name: (len(inputs) - 1) / 2 - i for i, name in enumerate(inputs)}
+    for _, ins, out in order:
+        col[out] = 1 + max(col[w] for w in ins)
+        row[out] = sum(row[w] for w in ins) / len(ins)
+    width = 1 + max(col.values())
+    gap, radius, stub = 1.7, 0.22, 0.55   # data units: column spacing, gate size, wire stub
+    x_max = gap * (width - 1) + radius + stub + 0.4
+    y_min, y_max = min(row.values()) - 0.6, max(row.values()) + 0.6
+    if ax is None:
+        # Equal aspect keeps the gates round; 1.2 inches per data unit leaves room for the numbers.
+        fig, ax = plt.subplots(figsize=(1.2 * (x_max + 0.6), 1.2 * (y_max - y_min)))
+    fig = ax.figure
+
+    def label(name, x, y):
+        if name in graph.values:
+            ax.text(x, y + 0.03, fmt.format(graph.values[name]), ha="center", va="bottom",
+                    color="green", fontsize=11)
+        if name in graph.grads:
+            ax.text(x, y - 0.03, fmt.format(graph.grads[name]), ha="center", va="top",
+                    color="red", fontsize=11)
+
+    def source_end(name):
+        """Right end of the stub that leaves the wire's source."""
+        x = col[name] * gap + (0.0 if name in inputs else radius)
+        return x + stub, row[name]
+
+    for name in inputs:
+        x1, y = source_end(name)
+        ax.plot([0.0, x1], [y, y], color="black", lw=1)
+        ax.text(-0.05, y, name, ha="right", va="center", fontsize=12)
+        label(name, x1 / 2, y)
+    for gate, ins, out in order:
+        gx, gy = col[out] * gap, row[out]
+        ax.add_patch(Circle((gx, gy), radius, facecolor="white", edgecolor="black", zorder=3))
+        ax.text(gx, gy, gate.label, ha="center", va="center", fontsize=10, zorder=4)
+        for w in ins:
+            x0, y0 = source_end(w)
+            ax.annotate("", xy=(gx - radius, gy), xytext=(x0, y0),
+                        arrowprops=dict(arrowstyle="->", lw=1, shrinkA=0, shrinkB=0))
+        x0 = gx + radius
+        ax.plot([x0, x0 + stub], [gy, gy], color="black", lw=1)
+        label(out, x0 + stub / 2, gy)
+        ax.text(x0 + stub / 2, gy + 0.27, out, ha="center", va="bottom", fontsize=8, color="0.5")
+
+    ax.set_xlim(-0.6, x_max)
+    ax.set_ylim(y_min, y_max)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return fig
