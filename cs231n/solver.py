@@ -1,0 +1,564 @@
+"""The Solver: trains a classification model with minibatch gradient descent.
+
+A model is any object with
+
+- ``model.params``: a dict mapping parameter names to arrays;
+- ``model.loss(X, y=None)``: scores of shape (N, C) when ``y`` is None, else ``(loss, grads)``
+  where ``grads`` has the same keys as ``params``.
+
+Example::
+
+    data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+    model = TwoLayerNet(hidden_dim=100, reg=1e-3)
+    solver = Solver(model, data, update_rule="sgd_momentum",
+                    optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
+                    num_epochs=10, batch_size=200, print_every=100)
+    solver.train()
+    # model.params now holds the parameters with the best validation accuracy;
+    # solver.loss_history, solver.train_acc_history and solver.val_acc_history hold the curves.
+
+Learning-rate schedules (``lr_schedule``) are the small functions ``step_lr``, ``cosine_lr``,
+``linear_lr`` and ``inv_sqrt_lr`` below. Each maps ``(lr0, t, T)`` to the learning rate of update
+number ``t``, where ``t`` counts updates from 1 (the first minibatch) to ``T`` (the last one of the
+whole run, ``num_epochs * iterations_per_epoch``) and ``lr0`` is the base learning rate
+(``optim_config["learning_rate"]``, or the update rule's default).
+
+Checkpoints (``checkpoint_name``) are single ``.npz`` files (arrays, plus a JSON document for the
+numbers and settings; nothing pickled) written atomically each time the accuracies are checked: an
+interrupted or crashed run keeps its last complete checkpoint, and ``resume_from=path`` continues it
+so that it ends with the same histories and parameters as a run that was never interrupted.
+"""
+import json
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from cs231n import optim
+
+CHECKPOINT_FORMAT = "cs231n-solver-checkpoint"
+
+
+class LossDivergedError(RuntimeError):
+    """Training stopped because the loss became NaN or infinite.
+
+    Attributes
+    ----------
+    loss : float
+        The non-finite loss.
+    iteration : int
+        The update number (1-based) whose minibatch gave that loss.
+    learning_rate : float or None
+        The learning rate in use at that iteration.
+    """
+
+    def __init__(self, message, loss, iteration, learning_rate):
+        super().__init__(message)
+        self.loss = loss
+        self.iteration = iteration
+        self.learning_rate = learning_rate
+
+
+def _check_t(t, T):
+    """Raise ValueError unless 1 <= t <= T (t counts updates from 1)."""
+    if not 1 <= t <= T:
+        raise ValueError(f"t must be an update number between 1 and T={T}, got t={t}")
+
+
+def step_lr(lr0, t, T, milestones=(0.5, 0.75), gamma=0.1):
+    """Step decay: multiply the learning rate by ``gamma`` at each milestone.
+
+    Parameters
+    ----------
+    lr0 : float
+        Base learning rate.
+    t : int
+        Update number, from 1 to T.
+    T : int
+        Total number of updates in the run.
+    milestones : sequence of float
+        Fractions of the run (in (0, 1)) after which the rate drops; the default drops it after half
+        and after three quarters of the updates.
+    gamma : float
+        Factor applied at each milestone.
+
+    Returns
+    -------
+    float
+        ``lr0 * gamma**k`` where k is the number of milestones m with ``t > m * T``.
+    """
+    _check_t(t, T)
+    passed = sum(t > m * T for m in milestones)
+    return lr0 * gamma**passed
+
+
+def cosine_lr(lr0, t, T):
+    """Cosine decay: ``lr0 / 2 * (1 + cos(pi * t / T))``, from about lr0 down to 0 at t = T.
+
+    Parameters
+    ----------
+    lr0 : float
+        Base learning rate.
+    t : int
+        Update number, from 1 to T.
+    T : int
+        Total number of updates in the run.
+
+    Returns
+    -------
+    float
+        The learning rate of update t.
+    """
+    _check_t(t, T)
+    return lr0 / 2 * (1 + math.cos(math.pi * t / T))
+
+
+def linear_lr(lr0, t, T):
+    """Linear decay: ``lr0 * (1 - t / T)``, from about lr0 down to 0 at t = T.
+
+    Parameters
+    ----------
+    lr0 : float
+        Base learning rate.
+    t : int
+        Update number, from 1 to T.
+    T : int
+        Total number of updates in the run.
+
+    Returns
+    -------
+    float
+        The learning rate of update t.
+    """
+    _check_t(t, T)
+    return lr0 * (1 - t / T)
+
+
+def inv_sqrt_lr(lr0, t, T):
+    """Inverse square root decay: ``lr0 / sqrt(t)``; the first update uses lr0.
+
+    Parameters
+    ----------
+    lr0 : float
+        Base learning rate.
+    t : int
+        Update number, from 1 to T.
+    T : int
+        Total number of updates in the run (only checked).
+
+    Returns
+    -------
+    float
+        The learning rate of update t.
+    """
+    _check_t(t, T)
+    return lr0 / math.sqrt(t)
+
+
+LR_SCHEDULES = {"step": step_lr, "cosine": cosine_lr, "linear": linear_lr, "inv_sqrt": inv_sqrt_lr}
+
+
+def _format_seconds(seconds):
+    """Format a duration as ``m:ss`` or ``h:mm:ss``."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _positive_int(name, value, allow_zero=False):
+    """Return ``value`` if it is an int > 0 (or >= 0), else raise ValueError naming ``name``."""
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _atomic_savez(path, arrays):
+    """Write ``arrays`` to ``path`` as an .npz file so that ``path`` is never left half-written.
+
+    The file is written to a temporary name in the same folder and moved over ``path`` with
+    ``os.replace`` only once it is complete; on any error the temporary file is removed.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Solver:
+    """Train a classification model with minibatch gradient descent and an update rule.
+
+    Parameters
+    ----------
+    model : object
+        Has ``params`` (dict name -> ndarray) and ``loss(X, y=None)`` (see the module docstring).
+    data : dict
+        ``X_train`` (N_train, d_1, ..., d_k), ``y_train`` (N_train,) integer labels, ``X_val``
+        (N_val, d_1, ..., d_k) and ``y_val`` (N_val,). Other keys are ignored.
+    update_rule : str or callable, default "sgd"
+        A function name in ``cs231n.optim`` or a function ``(w, dw, config) -> (next_w, config)``.
+    optim_config : dict, default {}
+        Hyperparameters for the update rule; every parameter gets its own copy.
+    lr_decay : float, default 1.0
+        Factor applied to the learning rate at the end of each epoch.
+    batch_size : int, default 100
+        Minibatch size.
+    num_epochs : int, default 10
+        Number of epochs to train.
+    num_train_samples : int or None, default 1000
+        Training examples sampled to estimate the training accuracy (None: all of them).
+    num_val_samples : int or None, default None
+        Validation examples sampled to estimate the validation accuracy (None: all of them).
+    checkpoint_name : str or None, default None
+        When set, a checkpoint ``{checkpoint_name}_epoch_{epoch}.npz`` is written each time the
+        accuracies are checked (first iteration and end of every epoch).
+    print_every : int, default 10
+        Print the loss every this many iterations (when verbose).
+    verbose : bool, default True
+        Print progress: iteration, loss, learning rate, accuracies, elapsed time and ETA.
+    lr_schedule : str, callable or None, default None
+        "step", "cosine", "linear", "inv_sqrt" or a function ``(lr0, t, T) -> lr``; sets the
+        learning rate before every update (t from 1 to T, see the module docstring). Use
+        ``functools.partial(step_lr, milestones=..., gamma=...)`` for other step points. Cannot be
+        combined with ``lr_decay != 1``.
+    resume_from : str or None, default None
+        Path of a checkpoint written by a Solver with the same settings; training continues from it.
+
+    Attributes
+    ----------
+    loss_history : list of float
+        Loss of every minibatch.
+    train_acc_history, val_acc_history : list of float
+        Accuracies at the first iteration and at the end of every epoch.
+    best_val_acc : float
+        Best validation accuracy seen.
+    best_params : dict
+        Copies of the parameters that reached ``best_val_acc``; the model holds them after train().
+    epoch, iteration : int
+        Epochs and updates completed so far.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        self.model = model
+        for key in ("X_train", "y_train", "X_val", "y_val"):
+            if key not in data:
+                raise ValueError(f"data must contain X_train, y_train, X_val and y_val; {key!r} is missing")
+        self.X_train, self.y_train = data["X_train"], data["y_train"]
+        self.X_val, self.y_val = data["X_val"], data["y_val"]
+        for X_name, y_name in (("X_train", "y_train"), ("X_val", "y_val")):
+            n_X, n_y = len(data[X_name]), len(data[y_name])
+            if n_X != n_y:
+                raise ValueError(f"{X_name} and {y_name} must have the same length, got {n_X} and {n_y}")
+
+        self.update_rule = kwargs.pop("update_rule", "sgd")
+        self.optim_config = kwargs.pop("optim_config", {})
+        self.lr_decay = kwargs.pop("lr_decay", 1.0)
+        self.batch_size = _positive_int("batch_size", kwargs.pop("batch_size", 100))
+        self.num_epochs = _positive_int("num_epochs", kwargs.pop("num_epochs", 10), allow_zero=True)
+        self.num_train_samples = kwargs.pop("num_train_samples", 1000)
+        self.num_val_samples = kwargs.pop("num_val_samples", None)
+        self.checkpoint_name = kwargs.pop("checkpoint_name", None)
+        self.print_every = _positive_int("print_every", kwargs.pop("print_every", 10))
+        self.verbose = kwargs.pop("verbose", True)
+        self.lr_schedule = kwargs.pop("lr_schedule", None)
+        resume_from = kwargs.pop("resume_from", None)
+
+        if kwargs:
+            extra = ", ".join(f'"{k}"' for k in kwargs)
+            raise ValueError(f"Unrecognized arguments {extra}")
+
+        if isinstance(self.update_rule, str):
+            if not callable(getattr(optim, self.update_rule, None)):
+                raise ValueError(f'Invalid update_rule "{self.update_rule}": not a function in cs231n.optim')
+            self.update_rule = getattr(optim, self.update_rule)
+        elif not callable(self.update_rule):
+            raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {self.update_rule!r}")
+
+        if isinstance(self.lr_schedule, str):
+            if self.lr_schedule not in LR_SCHEDULES:
+                raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, "
+                                 f"got {self.lr_schedule!r}")
+            self._schedule = LR_SCHEDULES[self.lr_schedule]
+        elif self.lr_schedule is None or callable(self.lr_schedule):
+            self._schedule = self.lr_schedule
+        else:
+            raise ValueError(f"lr_schedule must be a name, a function or None, got {self.lr_schedule!r}")
+        if self._schedule is not None and self.lr_decay != 1.0:
+            raise ValueError(f"use either lr_decay or lr_schedule, not both (got lr_decay={self.lr_decay})")
+        if not self.lr_decay > 0:
+            raise ValueError(f"lr_decay must be > 0, got {self.lr_decay!r}")
+
+        self._reset()
+        if resume_from is not None:
+            self.resume(resume_from)
+
+    def _reset(self):
+        """Set up the book-keeping variables for a fresh run."""
+        self.epoch = 0
+        self.iteration = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.last_checkpoint = None
+
+        # The base rate is the user's, or else the rule's own default, read from one probe call.
+        self.lr0 = self.optim_config.get("learning_rate")
+        if self.lr0 is None:
+            self.lr0 = self.update_rule(np.zeros(1), np.zeros(1), {})[1].get("learning_rate")
+        if self._schedule is not None and self.lr0 is None:
+            raise ValueError("lr_schedule needs a learning rate: set optim_config['learning_rate']")
+
+        self.optim_configs = {}
+        for p in self.model.params:
+            config = dict(self.optim_config)
+            if self.lr0 is not None:
+                config["learning_rate"] = self.lr0
+            self.optim_configs[p] = config
+
+    def _learning_rate(self):
+        """The learning rate in use (that of the first parameter), or None if the rule has none."""
+        first = next(iter(self.optim_configs.values()), {})
+        return first.get("learning_rate")
+
+    def _step(self):
+        """Make a single gradient update on one random minibatch. Called by train()."""
+        num_train = self.X_train.shape[0]
+        batch_mask = np.random.choice(num_train, self.batch_size)
+        X_batch = self.X_train[batch_mask]
+        y_batch = self.y_train[batch_mask]
+
+        loss, grads = self.model.loss(X_batch, y_batch)
+        loss = float(loss)
+        if not math.isfinite(loss):
+            self._diverged(loss)
+        self.loss_history.append(loss)
+
+        for p, w in self.model.params.items():
+            next_w, next_config = self.update_rule(w, grads[p], self.optim_configs[p])
+            self.model.params[p] = next_w
+            self.optim_configs[p] = next_config
+
+    def _diverged(self, loss):
+        """Raise LossDivergedError for a non-finite loss at update ``self.iteration + 1``."""
+        iteration = self.iteration + 1
+        lr = self._learning_rate()
+        msg = f"The loss became {loss} at iteration {iteration} (epoch {self.epoch + 1}/{self.num_epochs})"
+        if lr is None:
+            msg += ". The updates diverged: lower the update rule's step size."
+        else:
+            msg += (f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
+                    f"e.g. 10x to optim_config['learning_rate'] = {lr / 10:.3g}.")
+        if self.last_checkpoint is not None:
+            msg += f" The last good checkpoint is {self.last_checkpoint}."
+        raise LossDivergedError(msg, loss=loss, iteration=iteration, learning_rate=lr)
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """Accuracy of the model on the given data.
+
+        Parameters
+        ----------
+        X : ndarray, shape (N, d_1, ..., d_k)
+            Inputs.
+        y : ndarray, shape (N,)
+            Integer labels in [0, C).
+        num_samples : int or None
+            If given and smaller than N, estimate the accuracy on this many examples drawn (with
+            replacement) from the data.
+        batch_size : int
+            Examples per forward pass, to bound memory.
+
+        Returns
+        -------
+        float
+            Fraction of examples whose highest score is the correct class.
+        """
+        batch_size = _positive_int("batch_size", batch_size)
+        N = X.shape[0]
+        if num_samples is not None and N > num_samples:
+            mask = np.random.choice(N, num_samples)
+            N = num_samples
+            X = X[mask]
+            y = y[mask]
+
+        num_batches = -(-N // batch_size)
+        y_pred = []
+        for i in range(num_batches):
+            scores = self.model.loss(X[i * batch_size:(i + 1) * batch_size])
+            y_pred.append(np.argmax(scores, axis=1))
+        y_pred = np.hstack(y_pred) if y_pred else np.zeros(0, dtype=int)
+        return float(np.mean(y_pred == y)) if N else 0.0
+
+    def train(self):
+        """Run the optimization; afterwards the model holds the best parameters found.
+
+        Raises
+        ------
+        LossDivergedError
+            When a minibatch loss is NaN or inf; checkpoints written before are kept.
+        """
+        num_train = self.X_train.shape[0]
+        iterations_per_epoch = max(num_train // self.batch_size, 1)
+        num_iterations = self.num_epochs * iterations_per_epoch
+        first_t = self.iteration
+        tic = time.perf_counter()
+
+        for t in range(first_t, num_iterations):
+            if self._schedule is not None:
+                lr = self._schedule(self.lr0, t + 1, num_iterations)
+                for config in self.optim_configs.values():
+                    config["learning_rate"] = lr
+            self._step()
+            self.iteration = t + 1
+
+            if self.verbose and t % self.print_every == 0:
+                elapsed = time.perf_counter() - tic
+                eta = elapsed / (t + 1 - first_t) * (num_iterations - t - 1)
+                lr = self._learning_rate()
+                lr_text = "n/a" if lr is None else f"{lr:.3g}"
+                print(f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f} "
+                      f"| lr {lr_text} | {_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}",
+                      flush=True)
+
+            epoch_end = (t + 1) % iterations_per_epoch == 0
+            if epoch_end:
+                self.epoch += 1
+                for config in self.optim_configs.values():
+                    config["learning_rate"] *= self.lr_decay
+
+            if t == 0 or t == num_iterations - 1 or epoch_end:
+                train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
+                val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+                self.train_acc_history.append(train_acc)
+                self.val_acc_history.append(val_acc)
+                # Also take the first result, so a model that never scores above 0 keeps parameters.
+                if val_acc > self.best_val_acc or not self.best_params:
+                    self.best_val_acc = val_acc
+                    self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+                self._save_checkpoint()
+
+                if self.verbose:
+                    elapsed = time.perf_counter() - tic
+                    eta = elapsed / (t + 1 - first_t) * (num_iterations - t - 1)
+                    print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
+                          f"val_acc: {val_acc:f} (best {self.best_val_acc:f}) "
+                          f"| {_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}", flush=True)
+
+        if self.best_params:
+            self.model.params = self.best_params
+
+    def _save_checkpoint(self):
+        """Write the whole training state to ``{checkpoint_name}_epoch_{epoch}.npz`` atomically."""
+        if self.checkpoint_name is None:
+            return
+        arrays = {}
+        for k, v in self.model.params.items():
+            arrays[f"params/{k}"] = v
+        for k, v in self.best_params.items():
+            arrays[f"best_params/{k}"] = v
+
+        optim_scalars = {}
+        for p, config in self.optim_configs.items():
+            optim_scalars[p] = {}
+            for k, v in config.items():
+                if isinstance(v, np.ndarray):
+                    arrays[f"optim/{p}/{k}"] = v
+                elif isinstance(v, (bool, int, float, np.number)):
+                    optim_scalars[p][k] = v.item() if isinstance(v, np.generic) else v
+                else:
+                    raise TypeError(f"optim_config entry {k!r} of parameter {p!r} is a {type(v).__name__}; "
+                                    "checkpoints hold only numbers and arrays")
+
+        rng_name, rng_keys, rng_pos, has_gauss, cached_gaussian = np.random.get_state()
+        arrays["rng_keys"] = rng_keys
+        arrays["loss_history"] = np.array(self.loss_history, dtype=np.float64)
+        arrays["train_acc_history"] = np.array(self.train_acc_history, dtype=np.float64)
+        arrays["val_acc_history"] = np.array(self.val_acc_history, dtype=np.float64)
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "best_val_acc": float(self.best_val_acc),
+            "lr0": self.lr0,
+            "optim_scalars": optim_scalars,
+            "rng": {"name": rng_name, "pos": int(rng_pos), "has_gauss": int(has_gauss),
+                    "cached_gaussian": float(cached_gaussian)},
+            "settings": {
+                "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
+                "batch_size": self.batch_size,
+                "num_epochs": self.num_epochs,
+                "lr_decay": self.lr_decay,
+                "lr_schedule": getattr(self._schedule, "__name__", repr(self._schedule)),
+                "num_train": int(self.X_train.shape[0]),
+            },
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+
+        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
+        if self.verbose:
+            print(f'Saving checkpoint to "{filename}"', flush=True)
+        _atomic_savez(filename, arrays)
+        self.last_checkpoint = filename
+
+    def resume(self, path):
+        """Load a checkpoint written by ``_save_checkpoint`` so that ``train()`` continues from it.
+
+        Restores the model parameters, the best parameters and accuracy, every update rule's config
+        (state arrays included), the histories, the epoch and iteration counts and the global numpy
+        RNG state.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.npz`` checkpoint.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a checkpoint of this format or its parameters do not match the model's.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+        except (ValueError, OSError) as e:
+            raise ValueError(f"{path} is not a Solver checkpoint (.npz without pickled data): {e}") from e
+        meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not a Solver checkpoint: its format is {meta.get('format')!r}, "
+                             f"expected {CHECKPOINT_FORMAT!r}")
+
+        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
+        expected = {k: np.shape(v) for k, v in self.model.params.items()}
+        found = {k: v.shape for k, v in params.items()}
+        if found != expected:
+            raise ValueError(f"checkpoint {path} holds parameters {found}, but the model has {expected}")
+
+        self.model.params.update(params)
+        self.best_params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("best_params/")}
+        self.optim_configs = {p: dict(scalars) for p, scalars in meta["optim_scalars"].items()}
+        for k, v in arrays.items():
+            if k.startswith("optim/"):
+                _, p, name = k.split("/", 2)
+                self.optim_configs[p][name] = v
+        self.loss_history = arrays["loss_history"].tolist()
+        self.train_acc_history = arrays["train_acc_history"].tolist()
+        self.val_acc_history = arrays["val_acc_history"].tolist()
+        self.best_val_acc = meta["best_val_acc"]
+        self.epoch = meta["epoch"]
+        self.iteration = meta["iteration"]
+        self.lr0 = meta["lr0"]
+        rng = meta["rng"]
+        np.random.set_state((rng["name"], arrays["rng_keys"], rng["pos"], rng["has_gauss"], rng["cached_gaussian"]))
+        self.last_checkpoint = os.fspath(path)
