@@ -1,0 +1,395 @@
+"""Tests for cs231n/data_utils.py and datasets/get_datasets.sh."""
+import hashlib
+import os
+import pickle
+import shutil
+import subprocess
+import tarfile
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cs231n.data_utils import (
+    CIFAR10NotFoundError,
+    CIFARFormatError,
+    UnsafePickleError,
+    get_CIFAR10_data,
+    get_spiral_data,
+    load_CIFAR10,
+    load_CIFAR_batch,
+    make_spiral,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BATCH_FILES = ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+
+
+def write_batch(path, data, labels):
+    """Write a batch the way the CIFAR-10 archive does: a protocol-2 pickle with bytes keys."""
+    batch = {b"batch_label": b"testing batch", b"labels": [int(v) for v in labels], b"data": data}
+    with open(path, "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path):
+    """A CIFAR-format folder with 5 training batches of 6 images and a test batch of 4.
+
+    Returns the folder and the raw training and test pixels (uint8, (n, 3072)) and labels.
+    """
+    rng = np.random.default_rng(7)
+    root = tmp_path / "tiny-cifar"
+    root.mkdir()
+    train = rng.integers(0, 256, size=(30, 3072), dtype=np.uint8)
+    train_labels = rng.integers(0, 10, size=30)
+    for i in range(5):
+        write_batch(root / f"data_batch_{i + 1}", train[6 * i:6 * i + 6], train_labels[6 * i:6 * i + 6])
+    test = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
+    test_labels = rng.integers(0, 10, size=4)
+    write_batch(root / "test_batch", test, test_labels)
+    with open(root / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": [b"c%d" % i for i in range(10)], b"num_cases_per_batch": 6}, f, protocol=2)
+    return root, train, train_labels, test, test_labels
+
+
+def pixel(raw_row, r, c, ch):
+    """The value of pixel (r, c) in channel ch of a raw CIFAR row: planes R, G, B of 32x32, row-major."""
+    return raw_row[ch * 1024 + r * 32 + c]
+
+
+def read_raw(path):
+    """Read a trusted batch with the plain unpickler, as a reference independent of the loader."""
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="latin1")
+    return batch["data"], np.array(batch["labels"])
+
+
+# ---------------------------------------------------------------- load_CIFAR_batch
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_load_CIFAR_batch_reads_any_number_of_images_channels_last(tmp_path, n):
+    rng = np.random.default_rng(n)
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n)
+    write_batch(tmp_path / "b", data, labels)
+    X, y = load_CIFAR_batch(tmp_path / "b")
+    assert X.shape == (n, 32, 32, 3) and X.dtype == np.float64
+    assert y.tolist() == labels.tolist()
+    for i, r, c, ch in [(0, 0, 0, 0), (n - 1, 31, 31, 2), (n - 1, 5, 17, 1), (0, 30, 2, 2)]:
+        assert X[i, r, c, ch] == pixel(data[i], r, c, ch)
+
+
+class RunsCode:
+    """Unpickling this would call ``func(*args)``: what a tampered batch file would try."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+@pytest.mark.parametrize("make_payload", [
+    lambda marker: RunsCode(os.system, f"touch {marker}"),
+    lambda marker: RunsCode(eval, f"open({str(marker)!r}, 'w').close()"),
+    lambda marker: RunsCode(subprocess.call, ["touch", str(marker)]),
+], ids=["os.system", "eval", "subprocess.call"])
+def test_load_CIFAR_batch_refuses_a_pickle_that_runs_code(tmp_path, make_payload):
+    marker = tmp_path / "code-ran"
+    batch = {b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"batch_label": make_payload(marker)}
+    with open(tmp_path / "data_batch_1", "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+    with pytest.raises(UnsafePickleError, match="refusing to load .* tampered"):
+        load_CIFAR_batch(tmp_path / "data_batch_1")
+    assert not marker.exists()
+
+
+def test_load_CIFAR_batch_refuses_codecs_encode_with_another_codec(tmp_path):
+    # Protocol 2 rebuilds bytes with _codecs.encode(text, "latin1"); any other use is not a batch.
+    with open(tmp_path / "b", "wb") as f:
+        pickle.dump(RunsCode(__import__("_codecs").encode, "payload", "rot13"), f, protocol=2)
+    with pytest.raises(UnsafePickleError, match="rot13"):
+        load_CIFAR_batch(tmp_path / "b")
+
+
+@pytest.mark.parametrize("batch, message", [
+    ([1, 2, 3], "expected a dict"),
+    ({b"data": np.zeros((2, 3072), np.uint8)}, "keys 'data' and 'labels'"),
+    ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8 array"),
+    ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, r"shape \(n, 3072\)"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, "expected 2 labels"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, r"in \[0, 9\]"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, "1"]}, "list of ints"),
+])
+def test_load_CIFAR_batch_rejects_files_that_are_not_batches(tmp_path, batch, message):
+    with open(tmp_path / "b", "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+    with pytest.raises(CIFARFormatError, match=message):
+        load_CIFAR_batch(tmp_path / "b")
+
+
+def test_load_CIFAR_batch_reads_the_original_format(cifar10_dir):
+    # Values published in the data's SOURCE.md: first pixel (59, 62, 63), first labels 6 9 9 4 1 1 2 7 8 3.
+    X, y = load_CIFAR_batch(cifar10_dir / "data_batch_1")
+    assert X.shape == (10000, 32, 32, 3)
+    assert X[0, 0, 0].tolist() == [59, 62, 63]
+    assert y[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
+
+
+# ---------------------------------------------------------------- load_CIFAR10
+
+
+def test_load_CIFAR10_concatenates_the_batches_in_order(tiny_cifar):
+    root, train, train_labels, test, test_labels = tiny_cifar
+    Xtr, Ytr, Xte, Yte = load_CIFAR10(root)
+    assert Xtr.shape == (30, 32, 32, 3) and Xte.shape == (4, 32, 32, 3)
+    assert Ytr.tolist() == train_labels.tolist() and Yte.tolist() == test_labels.tolist()
+    for i in [0, 5, 6, 29]:
+        assert Xtr[i, 3, 4, 1] == pixel(train[i], 3, 4, 1)
+    assert Xte[3, 31, 0, 2] == pixel(test[3], 31, 0, 2)
+
+
+# ---------------------------------------------------------------- get_CIFAR10_data
+
+
+def test_get_CIFAR10_data_splits_and_subtracts_the_training_mean(tiny_cifar):
+    root, train, train_labels, test, test_labels = tiny_cifar
+    data = get_CIFAR10_data(num_training=20, num_validation=5, num_test=3, cifar10_dir=root)
+    shapes = {k: v.shape for k, v in data.items()}
+    assert shapes == {"X_train": (20, 3, 32, 32), "y_train": (20,), "X_val": (5, 3, 32, 32), "y_val": (5,),
+                      "X_test": (3, 3, 32, 32), "y_test": (3,)}
+    mean = train[:20].astype(np.float64).mean(axis=0)
+    for split, raw, rows in [("X_train", train, range(20)), ("X_val", train, range(25, 30)),
+                             ("X_test", test, range(3))]:
+        for i, row in enumerate(rows):
+            for r, c, ch in [(0, 0, 0), (31, 31, 2), (7, 20, 1)]:
+                expected = pixel(raw[row], r, c, ch) - pixel(mean, r, c, ch)
+                assert data[split][i, ch, r, c] == pytest.approx(expected)
+    assert data["y_train"].tolist() == train_labels[:20].tolist()
+    assert data["y_val"].tolist() == train_labels[25:].tolist()
+    assert data["y_test"].tolist() == test_labels[:3].tolist()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_get_CIFAR10_data_returns_the_requested_dtype_and_raw_pixels_without_mean(tiny_cifar, dtype):
+    root, train, *_ = tiny_cifar
+    data = get_CIFAR10_data(num_training=10, num_validation=2, num_test=4, subtract_mean=False,
+                            cifar10_dir=root, dtype=dtype)
+    assert all(data[k].dtype == dtype for k in ("X_train", "X_val", "X_test"))
+    assert data["X_train"][9, 2, 31, 0] == pixel(train[9], 31, 0, 2)
+    assert data["X_val"][1, 0, 1, 1] == pixel(train[29], 1, 1, 0)
+
+
+def test_get_CIFAR10_data_reads_CIFAR10_DIR_when_no_folder_is_given(tiny_cifar, monkeypatch):
+    monkeypatch.setenv("CIFAR10_DIR", str(tiny_cifar[0]))
+    data = get_CIFAR10_data(num_training=3, num_validation=1, num_test=1, subtract_mean=False)
+    assert data["X_train"][0, 0, 0, 0] == tiny_cifar[1][0, 0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_training=0), "num_training must be an integer >= 1, got 0"),
+    (dict(num_training=2.5), "num_training must be an integer >= 1, got 2.5"),
+    (dict(num_validation=-1), "num_validation must be an integer >= 0, got -1"),
+    (dict(num_test=True), "num_test must be an integer >= 0, got True"),
+    (dict(num_training=26, num_validation=5), r"at most the 30 training images, got 26 \+ 5"),
+    (dict(num_training=5, num_test=5), "num_test must be at most the 4 test images"),
+    (dict(num_training=5, dtype=np.int32), "dtype must be a float dtype"),
+])
+def test_get_CIFAR10_data_rejects_bad_counts(tiny_cifar, kwargs, message):
+    kwargs = {"num_validation": 1, "num_test": 1, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        get_CIFAR10_data(cifar10_dir=tiny_cifar[0], **kwargs)
+
+
+def test_get_CIFAR10_data_says_which_command_fetches_missing_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    with pytest.raises(FileNotFoundError) as err:
+        get_CIFAR10_data(cifar10_dir=tmp_path / "nowhere")
+    assert isinstance(err.value, CIFAR10NotFoundError)
+    assert "bash datasets/get_datasets.sh" in str(err.value) and "nowhere" in str(err.value)
+
+
+@pytest.mark.cifar
+def test_get_CIFAR10_data_default_split_on_the_real_data(cifar10_dir):
+    data = get_CIFAR10_data(cifar10_dir=cifar10_dir)
+    assert {k: (v.shape, v.dtype) for k, v in data.items()} == {
+        "X_train": ((49000, 3, 32, 32), np.float64), "y_train": ((49000,), np.int64),
+        "X_val": ((1000, 3, 32, 32), np.float64), "y_val": ((1000,), np.int64),
+        "X_test": ((1000, 3, 32, 32), np.float64), "y_test": ((1000,), np.int64)}
+    # Mean subtracted: every pixel of the training set averages to ~0.
+    assert np.abs(data["X_train"].mean(axis=0)).max() < 1e-9
+    batch1, labels1 = read_raw(cifar10_dir / "data_batch_1")
+    batch5, labels5 = read_raw(cifar10_dir / "data_batch_5")
+    test, test_labels = read_raw(cifar10_dir / "test_batch")
+    # The mean image is recovered from any training image: mean = raw - centred.
+    mean = batch1[0].astype(np.float64) - data["X_train"][0].ravel()
+    assert 100 < mean.mean() < 140  # CIFAR-10's mean pixel is about 121
+    # Validation = training images 49000..49999, i.e. images 9000..9999 of data_batch_5.
+    for i in [0, 1, 500, 999]:
+        np.testing.assert_allclose(data["X_val"][i].ravel() + mean, batch5[9000 + i], atol=1e-9)
+        np.testing.assert_allclose(data["X_test"][i].ravel() + mean, test[i], atol=1e-9)
+    np.testing.assert_allclose(data["X_train"][9999].ravel() + mean, batch1[9999], atol=1e-9)
+    assert data["y_val"].tolist() == labels5[9000:].tolist()
+    assert data["y_test"].tolist() == test_labels.tolist()
+    assert data["y_train"][:10000].tolist() == labels1.tolist()
+
+
+@pytest.mark.cifar
+def test_get_CIFAR10_data_float32_peak_memory_stays_near_the_result_size(cifar10_dir):
+    tracemalloc.start()
+    try:
+        data = get_CIFAR10_data(cifar10_dir=cifar10_dir, dtype=np.float32)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    returned = sum(v.nbytes for v in data.values())
+    assert data["X_train"].dtype == np.float32
+    assert abs(float(data["X_train"][:, 0].mean(dtype=np.float64))) < 1e-3
+    assert peak <= 1.5 * returned, f"peak {peak / 2**20:.0f} MiB for {returned / 2**20:.0f} MiB returned"
+
+
+# ---------------------------------------------------------------- spiral
+
+
+def test_make_spiral_matches_the_notes_formula():
+    N, K = 5, 3
+    X, y = make_spiral(num_points=N, num_classes=K, noise=0.0, seed=0)
+    assert X.shape == (N * K, 2) and y.shape == (N * K,)
+    for j in range(K):
+        for i in range(N):
+            r = i / (N - 1)
+            t = 4 * j + 4 * r
+            assert X[j * N + i] == pytest.approx([r * np.sin(t), r * np.cos(t)])
+            assert y[j * N + i] == j
+
+
+def test_make_spiral_is_deterministic_from_its_seed_and_leaves_the_global_rng_alone():
+    state = np.random.get_state()[1].copy()
+    X1, y1 = make_spiral(50, 4, seed=3)
+    X2, y2 = make_spiral(50, 4, seed=3)
+    X3, _ = make_spiral(50, 4, seed=4)
+    assert np.array_equal(X1, X2) and np.array_equal(y1, y2)
+    assert not np.allclose(X1, X3)
+    assert np.array_equal(np.random.get_state()[1], state)
+    # The noise moves angles only: radii stay exactly on the linspace.
+    np.testing.assert_allclose(np.hypot(X1[:, 0], X1[:, 1]), np.tile(np.linspace(0, 1, 50), 4), atol=1e-12)
+
+
+def test_get_spiral_data_splits_all_points_once():
+    data = get_spiral_data(num_points=50, num_classes=3, val_fraction=0.2, test_fraction=0.1, seed=1)
+    sizes = {k: len(v) for k, v in data.items()}
+    assert sizes == {"X_train": 105, "y_train": 105, "X_val": 30, "y_val": 30, "X_test": 15, "y_test": 15}
+    X, y = make_spiral(50, 3, seed=1)
+    joined = np.concatenate([data["X_train"], data["X_val"], data["X_test"]])
+    labels = np.concatenate([data["y_train"], data["y_val"], data["y_test"]])
+    # The centre (0, 0) belongs to every class, so labels join the sort key.
+    order = np.lexsort((joined[:, 0], joined[:, 1], labels))
+    reference = np.lexsort((X[:, 0], X[:, 1], y))
+    assert np.array_equal(joined[order], X[reference]) and np.array_equal(labels[order], y[reference])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_points=1), "num_points must be an integer >= 2"),
+    (dict(num_classes=1), "num_classes must be an integer >= 2"),
+    (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\)"),
+    (dict(val_fraction=0.5, test_fraction=0.5), "val_fraction \\+ test_fraction must be < 1"),
+    (dict(noise=-0.1), "noise must be >= 0"),
+])
+def test_get_spiral_data_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        get_spiral_data(**kwargs)
+
+
+# ---------------------------------------------------------------- datasets/get_datasets.sh
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+
+
+@pytest.fixture
+def kit(tmp_path):
+    """A scratch kit holding only datasets/get_datasets.sh, so runs never touch the real datasets/."""
+    (tmp_path / "kit" / "datasets").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "datasets" / "get_datasets.sh", tmp_path / "kit" / "datasets")
+    return tmp_path / "kit"
+
+
+def run_script(kit, *args, cwd, env=None):
+    return subprocess.run(["bash", str(kit / "datasets" / "get_datasets.sh"), *args], cwd=cwd,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+
+
+def leftovers(kit):
+    return [p.name for p in (kit / "datasets").iterdir() if p.name.startswith(".")]
+
+
+@needs_bash
+def test_get_datasets_copies_a_local_folder_from_any_cwd_and_a_second_run_is_a_no_op(kit, tiny_cifar, tmp_path):
+    src = tiny_cifar[0]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = run_script(kit, os.path.relpath(src, elsewhere), cwd=elsewhere)
+    assert first.returncode == 0, first.stderr
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    for name in BATCH_FILES:
+        assert (dest / name).read_bytes() == (src / name).read_bytes()
+    second = run_script(kit, cwd=elsewhere)
+    assert second.returncode == 0 and "already" in second.stdout
+    assert leftovers(kit) == []
+    assert load_CIFAR10(dest)[0].shape == (30, 32, 32, 3)
+
+
+@needs_bash
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_get_datasets_checks_the_sha256_file_beside_the_folder(kit, tiny_cifar, corrupt):
+    src = tiny_cifar[0]
+    lines = [f"{hashlib.sha256((src / n).read_bytes()).hexdigest()}  {n}" for n in BATCH_FILES]
+    if corrupt:
+        lines[2] = "0" * 64 + "  data_batch_2"
+    Path(f"{src}.sha256").write_text("\n".join(lines) + "\n")
+    result = run_script(kit, str(src), cwd=kit)
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    if corrupt:
+        assert result.returncode != 0 and "does not match its checksums" in result.stderr
+        assert not dest.exists()
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "Checking" in result.stdout and (dest / "test_batch").is_file()
+    assert leftovers(kit) == []
+
+
+@needs_bash
+@pytest.mark.parametrize("make_path, message", [
+    (lambda src: src.parent / "no-such-folder", "is not a directory"),
+    (lambda src: (src / "data_batch_3").unlink() or src, "missing or unreadable: data_batch_3"),
+], ids=["missing-folder", "incomplete-folder"])
+def test_get_datasets_fails_clearly_on_a_bad_path(kit, tiny_cifar, make_path, message):
+    result = run_script(kit, str(make_path(tiny_cifar[0])), cwd=kit)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+    assert leftovers(kit) == []
+
+
+@needs_bash
+@pytest.mark.skipif(shutil.which("curl") is None and shutil.which("wget") is None, reason="needs curl or wget")
+def test_get_datasets_downloads_checks_the_md5_and_unpacks(kit, tiny_cifar, tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tiny_cifar[0], arcname="cifar-10-batches-py")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    url = archive.as_uri()
+
+    wrong = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": url})  # the official md5 cannot match
+    assert wrong.returncode != 0 and "corrupt" in wrong.stderr and "c58f30108f718f92721af3b95e74349a" in wrong.stderr
+    offline = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": (tmp_path / "absent.tar.gz").as_uri()})
+    assert offline.returncode != 0 and "could not download" in offline.stderr
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+
+    good = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": url, "CIFAR10_MD5": md5})
+    assert good.returncode == 0, good.stderr
+    assert (kit / "datasets" / "cifar-10-batches-py" / "data_batch_5").read_bytes() == \
+        (tiny_cifar[0] / "data_batch_5").read_bytes()
+    assert sorted(p.name for p in (kit / "datasets").iterdir()) == ["cifar-10-batches-py", "get_datasets.sh"]
