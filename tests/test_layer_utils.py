@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cs231n.layer_utils import affine_relu_backward, affine_relu_forward
-from test_layers import numeric_gradient, rel_error
+from cs231n.gradient_check import eval_numerical_gradient_array, rel_error
 
 
 @pytest.mark.parametrize("x_shape, M", [((1, 3), 4), ((4, 2, 3), 5)])
@@ -21,7 +21,7 @@ def test_affine_relu_forward_matches_plain_loop(rng, x_shape, M):
 
 
 @pytest.mark.parametrize("x_shape, M", [((1, 3), 4), ((4, 6), 3), ((3, 2, 2, 2), 5)])
-def test_affine_relu_backward_matches_numeric_gradient(rng, x_shape, M):
+def test_affine_relu_backward_matches_eval_numerical_gradient_array(rng, x_shape, M):
     x = rng.standard_normal(x_shape)
     D = int(np.prod(x_shape[1:]))
     w, b = rng.standard_normal((D, M)), rng.standard_normal(M)
@@ -29,9 +29,9 @@ def test_affine_relu_backward_matches_numeric_gradient(rng, x_shape, M):
     _, cache = affine_relu_forward(x, w, b)
     dx, dw, db = affine_relu_backward(dout, cache)
     assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
-    assert rel_error(dx, numeric_gradient(lambda v: affine_relu_forward(v, w, b)[0], x, dout)) < 1e-7
-    assert rel_error(dw, numeric_gradient(lambda v: affine_relu_forward(x, v, b)[0], w, dout)) < 1e-7
-    assert rel_error(db, numeric_gradient(lambda v: affine_relu_forward(x, w, v)[0], b, dout)) < 1e-7
+    assert rel_error(dx, eval_numerical_gradient_array(lambda v: affine_relu_forward(v, w, b)[0], x, dout)) < 1e-7
+    assert rel_error(dw, eval_numerical_gradient_array(lambda v: affine_relu_forward(x, v, b)[0], w, dout)) < 1e-7
+    assert rel_error(db, eval_numerical_gradient_array(lambda v: affine_relu_forward(x, w, v)[0], b, dout)) < 1e-7
 
 
 def test_affine_relu_backward_blocks_gradient_of_inactive_units():

@@ -5,25 +5,7 @@ import numpy as np
 import pytest
 
 from cs231n import layers
-
-
-def numeric_gradient(f, x, df, h=1e-5):
-    """Centered differences of sum(f(x) * df) with respect to x, one entry at a time (x restored)."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        plus = np.array(f(x), dtype=np.float64)
-        x[idx] = old - h
-        minus = np.array(f(x), dtype=np.float64)
-        x[idx] = old
-        grad[idx] = np.sum((plus - minus) * df) / (2 * h)
-    return grad
-
-
-def rel_error(a, b):
-    """Largest elementwise relative error between two arrays."""
-    return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
+from cs231n.gradient_check import eval_numerical_gradient_array, rel_error
 
 
 def away_from_zero(rng, shape):
@@ -111,7 +93,7 @@ def test_sigmoid_does_not_overflow_for_large_inputs(dtype):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("x_shape, M", [((1, 4), 3), ((5, 6), 2), ((3, 2, 5), 4), ((2, 3, 2, 2), 5)])
-def test_affine_backward_matches_numeric_gradient(rng, x_shape, M):
+def test_affine_backward_matches_eval_numerical_gradient_array(rng, x_shape, M):
     x = rng.standard_normal(x_shape)
     D = int(np.prod(x_shape[1:]))
     w, b = rng.standard_normal((D, M)), rng.standard_normal(M)
@@ -119,9 +101,9 @@ def test_affine_backward_matches_numeric_gradient(rng, x_shape, M):
     _, cache = layers.affine_forward(x, w, b)
     dx, dw, db = layers.affine_backward(dout, cache)
     assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
-    assert rel_error(dx, numeric_gradient(lambda v: layers.affine_forward(v, w, b)[0], x, dout)) < 1e-8
-    assert rel_error(dw, numeric_gradient(lambda v: layers.affine_forward(x, v, b)[0], w, dout)) < 1e-8
-    assert rel_error(db, numeric_gradient(lambda v: layers.affine_forward(x, w, v)[0], b, dout)) < 1e-8
+    assert rel_error(dx, eval_numerical_gradient_array(lambda v: layers.affine_forward(v, w, b)[0], x, dout)) < 1e-8
+    assert rel_error(dw, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, v, b)[0], w, dout)) < 1e-8
+    assert rel_error(db, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, w, v)[0], b, dout)) < 1e-8
 
 
 ELEMENTWISE_PAIRS = {
@@ -135,13 +117,13 @@ ELEMENTWISE_PAIRS = {
 
 @pytest.mark.parametrize("name", ELEMENTWISE_PAIRS)
 @pytest.mark.parametrize("shape", [(1, 3), (4, 5), (2, 3, 4)])
-def test_elementwise_backward_matches_numeric_gradient(rng, name, shape):
+def test_elementwise_backward_matches_eval_numerical_gradient_array(rng, name, shape):
     forward, backward, kwargs = ELEMENTWISE_PAIRS[name]
     x = away_from_zero(rng, shape)
     dout = rng.standard_normal(shape)
     _, cache = forward(x, **kwargs)
     dx = backward(dout, cache)
-    num = numeric_gradient(lambda v: forward(v, **kwargs)[0], x, dout)
+    num = eval_numerical_gradient_array(lambda v: forward(v, **kwargs)[0], x, dout)
     assert dx.shape == x.shape
     assert rel_error(dx, num) < 1e-7
 
@@ -203,11 +185,11 @@ def test_loss_matches_loop_implementation(rng, name, N, C):
 
 @pytest.mark.parametrize("name", LOSSES)
 @pytest.mark.parametrize("N, C", [(1, 3), (7, 5)])
-def test_loss_gradient_matches_numeric_gradient(rng, name, N, C):
+def test_loss_gradient_matches_eval_numerical_gradient_array(rng, name, N, C):
     loss_fn, _ = LOSSES[name]
     x, y = scores_and_labels(rng, N, C)
     _, dx = loss_fn(x, y)
-    num = numeric_gradient(lambda v: loss_fn(v, y)[0], x, 1.0)
+    num = eval_numerical_gradient_array(lambda v: loss_fn(v, y)[0], x, 1.0)
     assert rel_error(dx, num) < 1e-7
 
 
