@@ -1,0 +1,136 @@
+"""Tests for cs231n/vis_utils.py."""
+import math
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, plot_training_curves, visualize_grid
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def grid_by_loops(Xs, ubound, padding):
+    """visualize_grid written as plain loops over grid cells, as a reference."""
+    N, H, W, C = Xs.shape
+    G = math.ceil(math.sqrt(N))
+    grid = np.zeros((G * H + (G - 1) * padding, G * W + (G - 1) * padding, C))
+    for n in range(N):
+        row, col = divmod(n, G)
+        img = Xs[n].astype(np.float64)
+        y0, x0 = row * (H + padding), col * (W + padding)
+        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - img.min()) / (img.max() - img.min())
+    return grid
+
+
+@pytest.mark.parametrize("N, padding, ubound", [(1, 1, 255.0), (5, 0, 1.0), (9, 3, 255.0), (10, 2, 10.0)])
+def test_visualize_grid_places_each_rescaled_image_row_by_row(rng, N, padding, ubound):
+    Xs = rng.standard_normal((N, 4, 3, 3))
+    np.testing.assert_allclose(visualize_grid(Xs, ubound=ubound, padding=padding), grid_by_loops(Xs, ubound, padding))
+
+
+def test_visualize_grid_maps_a_constant_image_to_zero_without_warnings(rng):
+    Xs = rng.standard_normal((4, 5, 5, 3))
+    Xs[2] = 7.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grid = visualize_grid(Xs)
+    assert np.isfinite(grid).all()
+    assert np.all(grid[6:11, 0:5] == 0.0)  # image 2 sits in row 1, column 0
+    assert grid[0:5, 0:5].max() == pytest.approx(255.0)
+
+
+def test_visualize_grid_handles_integer_images():
+    Xs = np.array([[[[0], [10]], [[20], [30]]]], dtype=np.uint8)
+    np.testing.assert_allclose(visualize_grid(Xs)[..., 0], [[0, 85], [170, 255]])
+
+
+@pytest.mark.parametrize("Xs, padding, message", [
+    (np.zeros((3, 4, 4)), 1, r"shape \(N, H, W, C\).*\(3, 4, 4\)"),
+    (np.zeros((0, 4, 4, 3)), 1, "N >= 1"),
+    (np.zeros((2, 4, 4, 3)), -1, "padding must be a non-negative integer, got -1"),
+])
+def test_visualize_grid_rejects_bad_input(Xs, padding, message):
+    with pytest.raises(ValueError, match=message):
+        visualize_grid(Xs, padding=padding)
+
+
+class History:
+    """What plot_training_curves reads from a Solver."""
+
+    def __init__(self, iterations, epochs):
+        self.loss_history = list(np.linspace(2.3, 0.5, iterations))
+        self.train_acc_history = list(np.linspace(0.1, 0.9, epochs + 1))
+        self.val_acc_history = list(np.linspace(0.1, 0.7, epochs + 1))
+
+
+@pytest.mark.parametrize("iterations", [3, 200])
+def test_plot_training_curves_draws_the_solver_histories(tmp_path, iterations):
+    history = History(iterations, epochs=4)
+    fig = plot_training_curves(history, title="run")
+    assert isinstance(fig, Figure)
+    ax_loss, ax_acc = fig.axes
+    np.testing.assert_allclose(ax_loss.lines[0].get_ydata(), history.loss_history)
+    np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), history.train_acc_history)
+    np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), history.val_acc_history)
+    fig.savefig(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG_MAGIC
+
+
+class SignModel:
+    """Class 1 where x1 > 0, else class 0; records the points it was asked about."""
+
+    def loss(self, X, y=None):
+        self.seen = X
+        return np.stack([-X[:, 0], X[:, 0]], axis=1)
+
+
+def test_plot_decision_boundary_colours_the_plane_by_the_predicted_class(tmp_path):
+    X = np.array([[-1.0, -2.0], [1.0, 2.0], [0.5, -1.0]])
+    y = np.array([0, 1, 1])
+    model = SignModel()
+    fig = plot_decision_boundary(model, X, y, resolution=50, margin=0.1)
+    # The grid covers the points plus 10% of their range on each side.
+    assert model.seen.shape == (2500, 2)
+    np.testing.assert_allclose(model.seen.min(axis=0), [-1.2, -2.4])
+    np.testing.assert_allclose(model.seen.max(axis=0), [1.2, 2.4])
+    fig.savefig(tmp_path / "boundary.png")
+    image = matplotlib.image.imread(tmp_path / "boundary.png")
+    ax = fig.axes[0]
+    # Pixel colours on either side of x1 = 0 differ: two regions were drawn.
+    to_pixel = ax.transData.transform
+    height = image.shape[0]
+    (lx, ly), (rx, ry) = to_pixel((-0.9, 0.0)), to_pixel((0.9, 0.0))
+    left, right = image[int(height - ly), int(lx)], image[int(height - ry), int(rx)]
+    assert not np.allclose(left, right)
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.zeros((4, 3)), np.zeros(4, int), r"X must have shape \(N, 2\), got \(4, 3\)"),
+    (np.zeros((4, 2)), np.zeros(3, int), r"y must have shape \(4,\)"),
+])
+def test_plot_decision_boundary_rejects_bad_input(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        plot_decision_boundary(SignModel(), X, y)
+
+
+def test_plot_first_layer_weights_draws_one_tile_per_hidden_unit(rng, tmp_path):
+    fig = plot_first_layer_weights(rng.standard_normal((3 * 32 * 32, 10)))
+    image = fig.axes[0].images[0].get_array()
+    # 10 units -> a 4x4 grid of 32-pixel tiles with 3 pixels between them.
+    assert image.shape == (4 * 32 + 3 * 3, 4 * 32 + 3 * 3, 3)
+    fig.savefig(tmp_path / "w.png")
+    with pytest.raises(ValueError, match=r"W1 must have shape \(3072, H\)"):
+        plot_first_layer_weights(np.zeros((100, 10)))
+
+
+def test_plots_leave_no_pyplot_figures_open(rng):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plot_training_curves(History(10, 2))
+    plot_decision_boundary(SignModel(), rng.standard_normal((5, 2)), np.array([0, 1, 0, 1, 1]), resolution=10)
+    plot_first_layer_weights(rng.standard_normal((3072, 2)))
+    assert plt.get_fignums() == before
