@@ -33,6 +33,7 @@ import math
 import os
 import tempfile
 import time
+import zipfile
 
 import numpy as np
 
@@ -532,7 +533,7 @@ class Solver:
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a Solver checkpoint (.npz without pickled data): {e}") from e
         meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
         if meta.get("format") != CHECKPOINT_FORMAT:

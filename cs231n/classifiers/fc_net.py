@@ -13,6 +13,7 @@ conventions:
   hyperparameters; nothing pickled) and ``Class.load(path)`` builds the model back from it.
 """
 import json
+import zipfile
 
 import numpy as np
 
@@ -88,15 +89,17 @@ class _SavableModel:
         what = f"{path} is not a {cls.__name__} file written by {cls.__name__}.save()"
         try:
             data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(f"{what}: it is not an .npz archive (pickled data is never loaded)") from e
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError(f"{what}: it holds a single array, not an .npz archive")
         with data:
+            if "meta" not in data.files:
+                raise ValueError(f"{what}: it has no 'meta' entry")
             try:
                 arrays = {k: data[k] for k in data.files}
                 meta = json.loads(str(arrays.pop("meta")))
-            except (KeyError, ValueError) as e:
+            except ValueError as e:
                 raise ValueError(f"{what}: {e}") from e
         if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
             raise ValueError(f"{what}: it has no {MODEL_FORMAT!r} header")
