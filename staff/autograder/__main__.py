@@ -1,0 +1,44 @@
+"""Command line: ``python -m staff.autograder grade SUBMISSION`` or ``... batch DIR --csv scores.csv``."""
+import argparse
+import sys
+from pathlib import Path
+
+from .grade import batch, function_scores, grade
+from .runner import DEFAULT_TIMEOUT
+
+
+def main(argv=None):
+    """Parse ``argv`` and grade; return the exit status (0 when a results file or CSV was written)."""
+    parser = argparse.ArgumentParser(prog="python -m staff.autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("grade", help="grade one submission (folder or zip) into results.json")
+    one.add_argument("submission", type=Path)
+    one.add_argument("--results", type=Path, default=Path("results.json"), help="default: ./results.json")
+    one.add_argument("--metadata", type=Path, default=None, help="Gradescope's submission_metadata.json")
+    one.add_argument("-k", dest="keyword", default=None, help="grade only the tests matching this pytest -k expression")
+    one.add_argument("-v", "--verbose", action="store_true", help="print every grading test's outcome")
+    many = sub.add_parser("batch", help="grade every sub-folder or zip of DIR into a CSV")
+    many.add_argument("folder", type=Path)
+    many.add_argument("--csv", type=Path, required=True)
+    for p in (one, many):
+        p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help=f"seconds each student call may take (default {DEFAULT_TIMEOUT:g})")
+    args = parser.parse_args(argv)
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be positive, got {args.timeout}")
+    if args.command == "grade":
+        results = grade(args.submission, args.results, timeout=args.timeout, metadata=args.metadata,
+                        keyword=args.keyword, verbose=args.verbose)
+        for name, (got, total) in function_scores(results).items():
+            print(f"{name:32s} {got:6g} / {total:g}")
+        print(f"{'total':32s} {results['score']:6g}   ({args.results})")
+        if not results["tests"]:
+            print(results["output"], file=sys.stderr)
+        return 0
+    batch(args.folder, args.csv, timeout=args.timeout)
+    print(f"wrote {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The student-side process of the autograder: a trusted launcher that runs student code, and the plain-data codec.
+
+Run as a script by :class:`staff.autograder.runner.StudentRunner`, this file becomes a long-lived
+*launcher*. It imports numpy (and the modules the instructor's given files need) once, then, for each
+request read from stdin, forks a child that
+
+1. leaves the launcher's pipes, points stdin/stdout/stderr to /dev/null and starts its own process group,
+2. when the launcher runs as root: chroots into the sandbox (so no other file on the machine is
+   visible) and drops to an unprivileged user (setgroups, setgid, setuid),
+3. imports the student modules from the sandbox, runs one call or one scenario function, and
+4. writes the return value, encoded as plain data (see :func:`encode`), to its own result pipe.
+
+The launcher kills the child's process group when it overruns its timeout, and answers the grader with
+a framed message: a JSON header (status, exit code, elapsed time) and the child's raw bytes. No
+student code ever runs in the launcher, and nothing the grader holds (the reference solution, the
+expected values, the results file) is ever in the launcher's memory or reachable from the sandbox.
+
+The codec (:func:`encode` / :func:`decode`) carries numbers, strings, None, booleans, numpy arrays,
+tuples, lists and dicts with string keys as one ``.npz`` archive: the arrays, plus a JSON tree that
+names them. It is read back with ``allow_pickle=False``, so no object crosses the boundary.
+"""
+import io
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+
+# Largest payload accepted from a child or a request: the grading inputs are small.
+MAX_PAYLOAD = 64 * 1024 * 1024
+# Largest JSON tree accepted inside a payload.
+MAX_TREE = 1024 * 1024
+_HEADER = struct.Struct("<Q")
+
+
+class CodecError(ValueError):
+    """The data is not plain data (encode) or not a well-formed payload (decode)."""
+
+
+def encode(obj):
+    """Encode ``obj`` (nested tuples, lists, str-keyed dicts, arrays, numbers, str, None) as npz bytes.
+
+    Parameters
+    ----------
+    obj : object
+        Plain data; numpy arrays of any shape with a numeric, boolean or unicode dtype.
+
+    Returns
+    -------
+    data : bytes
+        An ``.npz`` archive holding the arrays ``v0, v1, ...`` and the JSON tree ``tree``.
+
+    Raises
+    ------
+    CodecError
+        When ``obj`` holds anything else (objects, object arrays, non-str dict keys).
+    """
+    arrays = {}
+
+    def walk(o, depth):
+        if depth > 32:
+            raise CodecError("value nested more than 32 levels deep")
+        if o is None or isinstance(o, (bool, str)):
+            return o
+        if isinstance(o, (int, float)) and type(o) in (int, float):
+            return {"$n": repr(o)} if isinstance(o, float) else o
+        if isinstance(o, (np.ndarray, np.generic)):
+            a = np.asarray(o)
+            if a.dtype.kind not in "biufcU":
+                raise CodecError(f"array of dtype {a.dtype} is not plain data")
+            key = f"v{len(arrays)}"
+            arrays[key] = a
+            return {"$a": key}
+        if isinstance(o, tuple):
+            return {"$t": [walk(v, depth + 1) for v in o]}
+        if isinstance(o, list):
+            return [walk(v, depth + 1) for v in o]
+        if isinstance(o, dict):
+            if not all(isinstance(k, str) for k in o):
+                raise CodecError("dict keys must be str")
+            return {"$d": {k: walk(v, depth + 1) for k, v in o.items()}}
+        raise CodecError(f"a value of type {type(o).__name__} is not plain data")
+
+    tree = json.dumps(walk(obj, 0))
+    buf = io.BytesIO()
+    np.savez(buf, tree=np.array(tree), **arrays)
+    return buf.getvalue()
+
+
+def decode(data):
+    """Decode bytes made by :func:`encode` without unpickling anything.
+
+    Parameters
+    ----------
+    data : bytes
+        An ``.npz`` archive from :func:`encode` (possibly forged: it is validated).
+
+    Returns
+    -------
+    obj : object
+        The plain data: tuples, lists, dicts, ndarrays, int, float, str, bool or None.
+
+    Raises
+    ------
+    CodecError
+        When ``data`` is not a well-formed payload.
+    """
+    if len(data) > MAX_PAYLOAD:
+        raise CodecError(f"payload of {len(data)} bytes is larger than {MAX_PAYLOAD}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # any archive error means the payload is malformed
+        raise CodecError(f"malformed payload ({type(exc).__name__})") from None
+    tree = arrays.pop("tree", None)
+    if tree is None or tree.dtype.kind != "U" or tree.ndim != 0 or len(str(tree)) > MAX_TREE:
+        raise CodecError("payload has no valid tree")
+    try:
+        tree = json.loads(str(tree))
+    except ValueError:
+        raise CodecError("payload tree is not JSON") from None
+
+    def build(t, depth):
+        if depth > 32:
+            raise CodecError("payload nested too deeply")
+        if t is None or isinstance(t, (bool, int, str)):
+            return t
+        if isinstance(t, list):
+            return [build(v, depth + 1) for v in t]
+        if isinstance(t, dict) and len(t) == 1:
+            (tag, v), = t.items()
+            if tag == "$n" and isinstance(v, str):
+                try:
+                    return float(v)
+                except ValueError:
+                    raise CodecError("payload holds a malformed float") from None
+            if tag == "$a" and isinstance(v, str) and v in arrays:
+                return arrays[v]
+            if tag == "$t" and isinstance(v, list):
+                return tuple(build(x, depth + 1) for x in v)
+            if tag == "$d" and isinstance(v, dict):
+                return {k: build(x, depth + 1) for k, x in v.items()}
+        raise CodecError("payload tree holds an unknown node")
+
+    return build(tree, 0)
+
+
+def write_frame(fd, data):
+    """Write ``data`` (bytes) to file descriptor ``fd`` as a length-prefixed frame."""
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_exact(fd, n):
+    """Read exactly ``n`` bytes from ``fd``; raise EOFError when the stream ends first."""
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("stream closed")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    """Read one frame written by :func:`write_frame` from ``fd``; return its bytes."""
+    (n,) = _HEADER.unpack(read_exact(fd, _HEADER.size))
+    if n > MAX_PAYLOAD + MAX_TREE:
+        raise EOFError(f"frame of {n} bytes is too large")
+    return read_exact(fd, n)
+
+
+# ----------------------------------------------------------------------------------------------
+# The launcher (runs as a script; trusted; never runs student code itself)
+# ----------------------------------------------------------------------------------------------
+
+# Modules that student code or the given files may import lazily: after the chroot nothing more
+# can be read from the Python installation, so they are loaded before the first fork.
+PRELOAD = (
+    "abc", "array", "bisect", "builtins", "cmath", "codecs", "collections", "collections.abc",
+    "contextlib", "copy", "dataclasses", "decimal", "enum", "fractions", "functools", "heapq",
+    "importlib", "importlib.util", "inspect", "itertools", "json", "math", "numbers", "operator",
+    "os", "pathlib", "pickle", "platform", "random", "re", "resource", "signal", "statistics",
+    "string", "struct", "textwrap", "time", "traceback", "types", "typing", "warnings", "zipfile",
+    "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.testing",
+)
+
+
+def _preload(sandbox):
+    """Import PRELOAD and every absolute, non-``cs231n`` import found in the sandbox's given files.
+
+    Only the instructor's given files (those without a solution region) are scanned; the student's
+    files are never read here, so nothing they name is imported as root.
+    """
+    import ast
+    import importlib
+
+    names = set(PRELOAD)
+    for root, _, files in os.walk(os.path.join(sandbox, "cs231n")):
+        for f in files:
+            path = os.path.join(root, f)
+            if not f.endswith(".py") or os.path.join(root, f) in _STUDENT_PATHS:
+                continue
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    tree = ast.parse(fh.read())
+            except (OSError, SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(a.name for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{a.name}" for a in node.names)
+    for name in sorted(names):
+        if name.split(".")[0] == "cs231n":
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # "from m import function" names no module: nothing to load
+            pass
+
+
+_STUDENT_PATHS = set()
+
+
+def _run_child(request, sandbox, uid, gid, result_fd):
+    """Body of the forked child: isolate, import, run one request, write the encoded result."""
+    import importlib
+    import resource
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.setpgid(0, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Student code has no reason to write files; a write beyond 0 bytes kills it (SIGXFSZ).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    root = sandbox
+    if uid is not None:
+        os.chroot(sandbox)
+        root = "/"
+        os.chdir("/")
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        if os.getuid() == 0 or os.geteuid() == 0:
+            os._exit(111)
+    else:
+        os.chdir(sandbox)
+    sys.path[:] = [root]
+    sys.dont_write_bytecode = True
+    for name in [m for m in sys.modules if m.split(".")[0] == "cs231n"]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+    try:
+        if request["kind"] == "call":
+            target = importlib.import_module(request["module"])
+            for part in request["function"].split("."):
+                target = getattr(target, part)
+            value = target(*request["args"], **request["kwargs"])
+        else:
+            namespace = {"np": np, "__name__": "scenario"}
+            exec(compile(request["source"], "<scenario>", "exec"), namespace)
+            value = namespace[request["function"]](*request["args"], **request["kwargs"])
+        data = encode({"value": value})
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
+        try:
+            data = encode({"error": f"{type(exc).__name__}: {exc}"[:2000]})
+        except BaseException:
+            data = encode({"error": "an exception that could not be described"})
+    write_frame(result_fd, data)
+    os._exit(0)
+
+
+def _wait(pid, result_fd, timeout):
+    """Collect a child's result frame; kill its process group at the deadline.
+
+    Returns
+    -------
+    status : str
+        "ok", "timeout", "no result" (exited without writing) or "bad result".
+    code : int or None
+        The child's wait status (None when it was killed at the deadline).
+    data : bytes
+    """
+    import select
+    import signal
+
+    deadline = time.monotonic() + timeout
+    buf = bytearray()
+    status, code = None, None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            status = "timeout"
+            break
+        ready, _, _ = select.select([result_fd], [], [], min(left, 0.05))
+        if ready:
+            chunk = os.read(result_fd, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) > MAX_PAYLOAD + _HEADER.size:
+                status = "bad result"
+                break
+        done, wstatus = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = wstatus
+            # The child is gone: whatever it wrote is already in the pipe.
+            while select.select([result_fd], [], [], 0)[0]:
+                chunk = os.read(result_fd, 1 << 20)
+                if not chunk or len(buf) > MAX_PAYLOAD + _HEADER.size:
+                    break
+                buf += chunk
+            break
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if code is None:
+        try:
+            code = os.waitpid(pid, 0)[1]
+        except ChildProcessError:
+            code = None
+    if status is not None:
+        return status, code, b""
+    if len(buf) < _HEADER.size:
+        return "no result", code, b""
+    (n,) = _HEADER.unpack(bytes(buf[:_HEADER.size]))
+    if n != len(buf) - _HEADER.size:
+        return "bad result", code, b""
+    return "ok", code, bytes(buf[_HEADER.size:])
+
+
+def main(argv):
+    """Serve requests: ``bootstrap.py SANDBOX UID GID [STUDENT_FILE ...]`` (UID/GID ``-`` for no drop)."""
+    sandbox, uid, gid = argv[0], argv[1], argv[2]
+    uid = None if uid == "-" else int(uid)
+    gid = None if gid == "-" else int(gid)
+    _STUDENT_PATHS.update(os.path.join(sandbox, p) for p in argv[3:])
+    _preload(sandbox)
+    req_fd, resp_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    write_frame(resp_fd, json.dumps({"status": "ready"}).encode())
+    while True:
+        try:
+            frame = read_frame(req_fd)
+        except EOFError:
+            return 0
+        request = decode(frame)
+        timeout = float(request.pop("timeout"))
+        r, w = os.pipe()
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                os.close(req_fd)
+                os.close(resp_fd)
+                _run_child(request, sandbox, uid, gid, w)
+            finally:
+                os._exit(112)
+        os.close(w)
+        try:
+            status, code, data = _wait(pid, r, timeout)
+        finally:
+            os.close(r)
+        header = {"status": status, "wait_status": code, "seconds": time.monotonic() - start}
+        write_frame(resp_fd, json.dumps(header).encode())
+        write_frame(resp_fd, data)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
