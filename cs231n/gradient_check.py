@@ -424,7 +424,7 @@ def _kink_probe(g, x, ix, h, a):
 def _diagnose(a, n, x, g, h, batch_size, reg):
     """Diagnoses for an analytic gradient ``a`` against the numerical ``n`` (same shape as x)."""
     if _close(a, n, THRESHOLDS["pass"]):
-        return [Diagnosis("noise", "agrees to rounding noise; the relative error comes from near-zero entries",
+        return [Diagnosis("noise", "rounding noise on near-zero entries (not a bug)",
                           "Measured against the gradient's largest entry the two agree to better than "
                           f"{THRESHOLDS['pass']:.0e}; the large relative error sits on entries so close "
                           "to zero that the numerical gradient there is rounding noise.")]
