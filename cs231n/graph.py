@@ -417,6 +417,11 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
         col[out] = 1 + max(col[w] for w in ins)
         row[out] = sum(row[w] for w in ins) / len(ins)
     width = 1 + max(col.values())
+    # Gates in one column sit at least one unit apart, so their labels never overlap.
+    for c in range(1, width):
+        placed = sorted((w for w in col if col[w] == c), key=lambda w: -row[w])
+        for above, below in zip(placed, placed[1:]):
+            row[below] = min(row[below], row[above] - 1.0)
     gap, radius, stub = 1.7, 0.22, 0.55   # data units: column spacing, gate size, wire stub
     x_max = gap * (width - 1) + radius + stub + 0.4
     y_min, y_max = min(row.values()) - 0.6, max(row.values()) + 0.6

@@ -299,6 +299,23 @@ def test_drawing_before_backward_shows_values_only():
         plt.close(fig)
 
 
+def test_drawing_keeps_gates_in_one_column_apart():
+    # f = x*y + x*z: both multiplies would sit at the mean height of their inputs, 0.5 apart.
+    g = Graph()
+    g.gate(Multiply(), ["x", "y"], "xy")
+    g.gate(Multiply(), ["x", "z"], "xz")
+    g.gate(Add(), ["xy", "xz"], "f")
+    g.forward(x=2.0, y=3.0, z=-1.0)
+    fig = draw_graph(g)
+    try:
+        centers = sorted(p.center for p in fig.axes[0].patches)
+        assert len(centers) == 3
+        (x1, y1), (x2, y2) = centers[:2]
+        assert x1 == x2 and abs(y1 - y2) >= 1.0
+    finally:
+        plt.close(fig)
+
+
 def test_drawing_into_given_axes_returns_its_figure():
     g = add_multiply_graph()
     g.forward(x=-2, y=5, z=-4)
