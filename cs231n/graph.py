@@ -302,10 +302,23 @@ class Graph:
         self.grads = {}
 
     def gate(self, gate, inputs, out):
-        """Add ``gate`` reading the wires ``inputs`` (list of str) and writing the wire ``out``.
+        """Add ``gate``, reading the wires ``inputs`` and writing the wire ``out``.
 
         Wires may be named before the gate that writes them is added. A gate instance caches its
-        inputs, so each instance may appear only once. Returns ``out``.
+        inputs, so each instance may appear only once.
+
+        Parameters
+        ----------
+        gate : Gate
+            A new gate instance.
+        inputs : list of str, length gate.num_inputs
+            Names of the wires it reads; a name may repeat (``x * x``).
+        out : str
+            Name of the wire it writes; no other gate may write it.
+
+        Returns
+        -------
+        out : str
         """
         if not isinstance(gate, Gate):
             raise ValueError(f"gate must be a Gate instance, got {gate!r}")
@@ -361,7 +374,18 @@ class Graph:
         return order
 
     def forward(self, **inputs):
-        """Set the input wires from keyword arguments (floats), run every gate, return the output."""
+        """Set the input wires, run every gate in topological order, and return the output.
+
+        Parameters
+        ----------
+        **inputs : float
+            One value per input wire, by name (exactly the names of :meth:`inputs`).
+
+        Returns
+        -------
+        out : float
+            The value of the output wire; every wire's value is in ``values``.
+        """
         expected = self.inputs()
         if set(inputs) != set(expected):
             raise ValueError(f"forward needs exactly the inputs {expected}, got {sorted(inputs)}")
@@ -372,7 +396,18 @@ class Graph:
         return self.values[self.output()]
 
     def backward(self, dout=1.0):
-        """Backpropagate ``dout`` = d(loss)/d(output) and return ``grads`` (every wire's gradient)."""
+        """Run every gate's backward in reverse topological order, starting from the output.
+
+        Parameters
+        ----------
+        dout : float
+            Gradient of the loss with respect to the output wire (1.0 when the output is the loss).
+
+        Returns
+        -------
+        grads : dict of str to float
+            Gradient of the loss with respect to every wire, inputs included.
+        """
         if not self.values:
             raise RuntimeError("call forward before backward")
         self.grads = {name: 0.0 for name in self.values}
