@@ -146,7 +146,7 @@ def _functions(tree):
 
 def _encloses(node, start, indent, lines):
     """Return True when the marker at line ``start`` (indented by ``indent``) is in ``node``'s body."""
-    if node.body[0].lineno <= start <= node.end_lineno:
+    if node.lineno < start <= node.end_lineno and len(indent) > node.col_offset:
         return True
     # A region with no code in it can sit after the function's last statement: it still belongs
     # to the function when only comments and blank lines separate them and it is indented deeper.

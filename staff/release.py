@@ -1,0 +1,562 @@
+"""Build the student release and the Gradescope autograder, and prove that no solution leaks.
+
+Run from the repository root::
+
+    python -m staff.release [--out DIR]     # default DIR: staff/build/
+
+It writes ``DIR/student/`` (the student kit), ``DIR/cs231n_kit.zip`` (the same kit, in a top-level
+``cs231n_kit/`` folder), ``DIR/autograder.zip`` (made by ``staff/autograder/package.py``) and
+``DIR/release_summary.json``, and then proves three things, failing with ``ReleaseError`` when it
+cannot: no solution line survives in the kit or the zips; the kit imports; the kit's public tests
+fail on exactly the stubbed functions. The rules are in ``staff/README.md`` ("Building the
+release").
+"""
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, MarkerError: the interface)
+    ANSWER_TAG,
+    SOLUTION_TAG,
+    STUB_MESSAGE_RE,
+    MarkerError,
+    blank_notebook,
+    code_lines,
+    find_regions,
+    stub_python_source,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "staff" / "build"
+KIT_NAME = "cs231n_kit"
+
+# The student-owned files of staff/README.md: the autograder takes only these from a submission.
+STUDENT_FILES = (
+    "cs231n/layers.py",
+    "cs231n/classifiers/fc_net.py",
+    "cs231n/optim.py",
+    "cs231n/graph.py",
+    "notebooks/backprop.ipynb",
+    "notebooks/two_layer_net.ipynb",
+    "notebooks/FullyConnectedNets.ipynb",
+)
+
+# What ships, as (glob pattern relative to the repository root, required). Nothing else does:
+# staff/, benchmarks/, .ci/, .git, caches and data are absent because they are not listed.
+ALLOW_LIST = (
+    ("README.md", True),
+    ("requirements.txt", True),
+    ("pyproject.toml", True),
+    ("collectSubmission.sh", True),
+    ("collect_submission.py", False),
+    ("datasets/get_datasets.sh", True),
+    ("cs231n/**/*.py", True),
+    ("notebooks/*.ipynb", True),
+    ("tests/*.py", True),
+)
+EXECUTABLE = ("collectSubmission.sh", "datasets/get_datasets.sh")
+
+# The modules whose import proves the kit is usable (proof b).
+KIT_IMPORTS = (
+    "cs231n.layers",
+    "cs231n.classifiers.fc_net",
+    "cs231n.optim",
+    "cs231n.solver",
+    "cs231n.graph",
+    "cs231n.gradient_check",
+    "cs231n.data_utils",
+    "cs231n.vis_utils",
+)
+
+# The leak rule (proof a). A solution line is a secret when, with all whitespace removed, it has
+# at least MIN_SECRET characters and is not a code line the library or a given notebook cell also
+# gives outside every region (such a line is public by construction, e.g. "N = x.shape[0]").
+# A secret must not occur anywhere in the kit: code, docstrings, comments, tests, README,
+# notebook sources and outputs, both zips. Shorter lines ("pass", "return out", ")") are generic.
+MIN_SECRET = 12
+
+# The README part between these comments is for staff and stays out of the kit's README.
+STAFF_ONLY = re.compile(r"<!-- staff-only:start -->.*?<!-- staff-only:end -->\n?", re.DOTALL)
+
+TEST_TIMEOUT = 900
+
+
+class ReleaseError(RuntimeError):
+    """The release cannot be built, or one of its proofs failed."""
+
+
+def compact(text):
+    """Return ``text`` with all whitespace removed: the form in which lines are compared."""
+    return re.sub(r"\s+", "", text)
+
+
+def select_files(repo_root):
+    """List the files that ship, by the allow-list.
+
+    Parameters
+    ----------
+    repo_root : Path
+        Root of the staff source.
+
+    Returns
+    -------
+    list of str
+        Sorted POSIX paths relative to ``repo_root``.
+
+    Raises
+    ------
+    ReleaseError
+        When a required entry matches no file.
+    """
+    chosen = set()
+    for pattern, required in ALLOW_LIST:
+        found = [p for p in repo_root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts]
+        if required and not found:
+            raise ReleaseError(f"allow-list entry {pattern!r} matches no file under {repo_root}")
+        chosen.update(p.relative_to(repo_root).as_posix() for p in found)
+    return sorted(chosen)
+
+
+def write_zip(src_dir, zip_path, prefix):
+    """Zip ``src_dir`` under the folder ``prefix``, byte-for-byte reproducibly.
+
+    Members are sorted, dated 1980-01-01 and keep only the executable bit of their mode.
+
+    Parameters
+    ----------
+    src_dir : Path
+        Folder to pack.
+    zip_path : Path
+        The zip to write (replaced when it exists).
+    prefix : str
+        Top-level folder inside the zip; "" puts the files at the root.
+
+    Returns
+    -------
+    Path
+        ``zip_path``.
+    """
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in src_dir.rglob("*") if p.is_file()):
+            arcname = "/".join(filter(None, [prefix, path.relative_to(src_dir).as_posix()]))
+            info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return zip_path
+
+
+def _notebook_texts(raw):
+    """Return every text a notebook can show: cell sources, outputs, metadata."""
+    nb = json.loads(raw)
+    parts = [json.dumps(nb.get("metadata", {}), ensure_ascii=False)]
+    for cell in nb.get("cells", []):
+        parts.append("".join(cell.get("source", "")))
+        for output in cell.get("outputs", []):
+            parts.append("".join(output.get("text", "")))
+            for value in output.get("data", {}).values():
+                parts.append(value if isinstance(value, str) else "".join(map(str, value)))
+    return "\n".join(parts)
+
+
+def _readable(name, data):
+    """Return the text of one kit file as a reader sees it, or None for a binary file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if name.endswith(".ipynb"):
+        # A notebook's JSON escapes quotes and newlines: compare the cells as they display too.
+        text += "\n" + _notebook_texts(text)
+    return text
+
+
+def kit_texts(kit_dir=None, zips=()):
+    """Yield ``(where, text)`` for every file of a kit folder and every member of some zips.
+
+    Parameters
+    ----------
+    kit_dir : Path, optional
+        The kit folder.
+    zips : iterable of Path
+        Zips to read member by member.
+
+    Yields
+    ------
+    (str, str or None)
+        A name for messages and the file's text (None for a binary file).
+    """
+    if kit_dir is not None:
+        for path in sorted(p for p in Path(kit_dir).rglob("*") if p.is_file()):
+            yield path.as_posix(), _readable(path.name, path.read_bytes())
+    for zip_path in zips:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                if not info.is_dir():
+                    yield f"{zip_path}!{info.filename}", _readable(info.filename, zf.read(info))
+
+
+def find_leaks(secrets, texts):
+    """Find every secret line that occurs in some text.
+
+    Parameters
+    ----------
+    secrets : dict of str to str
+        Compacted solution line -> where it comes from (``"cs231n/layers.py:42"``).
+    texts : iterable of (str, str or None)
+        ``(where, text)`` pairs, as from ``kit_texts``; binary files (None) are reported as leaks
+        since they cannot be checked.
+
+    Returns
+    -------
+    list of str
+        One message per leak; empty when nothing leaks.
+    """
+    leaks = []
+    for where, text in texts:
+        if text is None:
+            leaks.append(f"{where}: binary file, cannot be checked for solution lines (keep it out of the kit)")
+            continue
+        flat = compact(text)
+        leaks.extend(f"{where}: holds the solution line from {origin}: {secret!r}"
+                     for secret, origin in secrets.items() if secret in flat)
+    return leaks
+
+
+def _secret_lines(lines, origin, public, secrets):
+    for line in lines:
+        c = compact(line)
+        if len(c) >= MIN_SECRET and c not in public:
+            secrets.setdefault(c, origin)
+
+
+def _public_lines(text, skip=()):
+    """Return the compacted code lines of ``text`` outside the 1-based line ranges in ``skip``."""
+    lines = text.splitlines()
+    hidden = {n for a, b in skip for n in range(a, b + 1)}
+    return {compact(lines[n - 1]) for n in code_lines(text) if n not in hidden and n <= len(lines)}
+
+
+def stage(repo_root, student_dir):
+    """Write the student kit folder and collect what the proofs need.
+
+    Parameters
+    ----------
+    repo_root : Path
+        Root of the staff source.
+    student_dir : Path
+        Folder to fill (must not exist yet).
+
+    Returns
+    -------
+    dict
+        ``files`` (shipped paths), ``stubs`` (relpath -> list of stubbed function names, one per
+        region), ``blanked`` (notebook relpath -> list of blanked pieces) and ``secrets``
+        (compacted solution line -> origin).
+
+    Raises
+    ------
+    MarkerError
+        On malformed markers in any shipped file.
+    ReleaseError
+        When the files holding solutions and STUDENT_FILES disagree.
+    """
+    files = select_files(repo_root)
+    stubs, blanked, removed_lines, public = {}, {}, {}, set()
+    for rel in files:
+        src = repo_root / rel
+        dst = student_dir / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if rel.endswith(".py"):
+            text = src.read_text(encoding="utf-8")
+            regions = find_regions(text, rel)
+            dst.write_text(stub_python_source(text, rel), encoding="utf-8")
+            if regions:
+                stubs[rel] = [r.function for r in regions]
+                removed_lines[rel] = [(f"{rel}:{r.start + 1 + i}", line)
+                                      for r in regions for i, line in enumerate(r.body)]
+            if rel.startswith("cs231n/"):
+                public |= _public_lines(text, [(r.start, r.end) for r in regions])
+        elif rel.endswith(".ipynb"):
+            nb = nbformat.read(src, as_version=4)
+            student, removed = blank_notebook(nb, rel)
+            nbformat.write(student, dst)
+            if removed:
+                blanked[rel] = [where for where, _ in removed]
+                removed_lines[rel] = [(where, line) for where, lines in removed for line in lines]
+            for cell in nb.cells:
+                if cell.cell_type == "code" and SOLUTION_TAG not in cell.metadata.get("tags", []):
+                    public |= _public_lines(cell.source)
+        elif rel == "README.md":
+            dst.write_text(STAFF_ONLY.sub("", src.read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copyfile(src, dst)
+        if rel in EXECUTABLE:
+            dst.chmod(0o755)
+    holders = set(stubs) | set(blanked)
+    unlisted = sorted(holders - set(STUDENT_FILES))
+    if unlisted:
+        raise ReleaseError(f"files with solution regions or tagged cells that are not in STUDENT_FILES "
+                           f"(staff/README.md): {unlisted}; add them there or remove the markers")
+    empty = sorted(set(STUDENT_FILES) - holders)
+    if empty:
+        raise ReleaseError(f"student-owned files (STUDENT_FILES) that are missing or hold no solution region "
+                           f"or {SOLUTION_TAG!r}/{ANSWER_TAG!r} cell: {empty}")
+    secrets = {}
+    for rel in sorted(removed_lines):
+        for origin, line in removed_lines[rel]:
+            _secret_lines([line], origin, public, secrets)
+    return {"files": files, "stubs": stubs, "blanked": blanked, "secrets": secrets}
+
+
+def check_imports(kit_dir, modules=KIT_IMPORTS):
+    """Prove that the kit imports: a fresh ``python -I`` with the kit first on sys.path.
+
+    Parameters
+    ----------
+    kit_dir : Path
+        Root of the kit.
+    modules : tuple of str
+        Modules to import.
+
+    Returns
+    -------
+    dict of str to str
+        Module name -> the file it was imported from (all inside ``kit_dir``).
+
+    Raises
+    ------
+    ReleaseError
+        When an import fails or a module comes from outside the kit.
+    """
+    code = ("import importlib, json, sys; sys.path.insert(0, sys.argv[1]); "
+            "print(json.dumps({m: importlib.import_module(m).__file__ for m in sys.argv[2:]}))")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-I", "-c", code, str(kit_dir), *modules], cwd=kit_dir,
+                          env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise ReleaseError(f"the kit does not import:\n{proc.stderr.strip()[-3000:]}")
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    kit = Path(kit_dir).resolve()
+    outside = {m: f for m, f in found.items() if kit not in Path(f).resolve().parents}
+    if outside:
+        raise ReleaseError(f"modules imported from outside the kit (an installed copy shadows it): {outside}")
+    return found
+
+
+def _probe_records(path):
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tests = [r for r in records if "nodeid" in r]
+    package = [r["cs231n_file"] for r in records if "cs231n_file" in r]
+    return tests, (package[-1] if package else None)
+
+
+def _stub_of(exceptions, stubs):
+    """Return the (function, relpath) stub that raised somewhere in an exception chain, or None."""
+    for name, message in exceptions:
+        m = STUB_MESSAGE_RE.search(message)
+        if name == "NotImplementedError" and m and (m["function"], m["relpath"]) in stubs:
+            return m["function"], m["relpath"]
+    return None
+
+
+def check_tests(kit_dir, stubs, cifar_dir=None):
+    """Prove that the kit's public tests fail on exactly the stubbed functions.
+
+    Runs ``python -m pytest`` in a fresh process inside ``kit_dir`` with the ``kit_probe`` plugin.
+    Every failing test must have failed on a stub's NotImplementedError; every stubbed function
+    must make at least one test fail; nothing else may fail; the tests must have imported the
+    kit's own ``cs231n``.
+
+    Parameters
+    ----------
+    kit_dir : Path
+        Root of the kit (its tests are in ``tests/``).
+    stubs : set of (str, str)
+        ``(function, relpath)`` of every stub.
+    cifar_dir : Path, optional
+        CIFAR-10 batches for the tests that need them (passed as ``CIFAR10_DIR``).
+
+    Returns
+    -------
+    dict
+        ``passed``, ``failed``, ``skipped`` (lists of test ids) and ``failed_by`` (stub name ->
+        test ids that it failed).
+
+    Raises
+    ------
+    ReleaseError
+        When any of the conditions above does not hold.
+    """
+    kit_dir = Path(kit_dir)
+    with tempfile.TemporaryDirectory(prefix="kit-probe-") as tmp:
+        tmp = Path(tmp)
+        shutil.copyfile(Path(__file__).with_name("kit_probe.py"), tmp / "kit_probe.py")
+        out = tmp / "records.jsonl"
+        out.touch()
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CIFAR10_DIR")}
+        env.update(PYTHONPATH=str(tmp), KIT_PROBE_OUT=str(out), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        if cifar_dir is not None:
+            env["CIFAR10_DIR"] = str(cifar_dir)
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "kit_probe", "-p", "no:cacheprovider", "tests"]
+        proc = subprocess.run(cmd, cwd=kit_dir, env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+        records, package = _probe_records(out)
+    tail = proc.stdout.strip()[-3000:]
+    if proc.returncode not in (0, 1):
+        raise ReleaseError(f"the kit's tests did not run (pytest exit code {proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
+    if package is None or Path(kit_dir).resolve() not in Path(package).resolve().parents:
+        raise ReleaseError(f"the kit's tests imported cs231n from {package}, not from the kit {kit_dir}")
+    outcome, failed_by, wrong = {}, {}, []
+    for r in records:
+        nodeid = r["nodeid"]
+        if r["outcome"] != "failed":
+            outcome.setdefault(nodeid, r["outcome"])
+            continue
+        outcome[nodeid] = "failed"
+        stub = _stub_of(r["exceptions"], stubs)
+        if stub is None:
+            last = r["exceptions"][0] if r["exceptions"] else ["?", "no exception recorded"]
+            wrong.append(f"{nodeid} ({r['when']}): {last[0]}: {last[1][:300]}")
+        else:
+            failed_by.setdefault(stub[0] + " in " + stub[1], set()).add(nodeid)
+    if wrong:
+        raise ReleaseError("kit tests that fail for a reason other than a stub (given code must pass):\n  "
+                           + "\n  ".join(wrong) + f"\n{tail}")
+    untested = sorted(f"{f} in {p}" for f, p in stubs if f"{f} in {p}" not in failed_by)
+    if untested:
+        raise ReleaseError("stubbed functions that no public test notices (every stub must make a test fail): "
+                           + ", ".join(untested))
+    by = {k: [] for k in ("passed", "failed", "skipped", "xfailed")}
+    for nodeid, o in sorted(outcome.items()):
+        by.setdefault(o, []).append(nodeid)
+    by["failed_by"] = {k: sorted(v) for k, v in sorted(failed_by.items())}
+    return by
+
+
+def _cifar_dir(repo_root):
+    """Return the CIFAR-10 folder the staff tests would use, or None (same search as tests/conftest.py)."""
+    for candidate in (os.environ.get("CIFAR10_DIR"), repo_root / "datasets" / "cifar-10-batches-py",
+                      repo_root.parent / "shared" / "data" / "cifar-10-batches-py"):
+        if candidate and (Path(candidate) / "data_batch_1").is_file():
+            return Path(candidate)
+    return None
+
+
+def build_autograder(repo_root, out_zip):
+    """Call ``staff/autograder/package.py`` when it exists; return the zip, or None with a note."""
+    if importlib.util.find_spec("staff.autograder") is None or importlib.util.find_spec("staff.autograder.package") is None:
+        print("autograder: skipped, staff/autograder/package.py does not exist yet")
+        return None
+    from staff.autograder.package import build_autograder_zip
+
+    return Path(build_autograder_zip(Path(repo_root), Path(out_zip)))
+
+
+def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
+    """Build the student kit and the autograder zip, and prove that the release is sound.
+
+    Parameters
+    ----------
+    out_dir : Path or str
+        Output folder (default ``staff/build/``); its ``student/`` folder and zips are replaced.
+    repo_root : Path or str
+        Root of the staff source (default: this repository).
+    prove : bool
+        Run the three proofs (no leak, kit imports, tests fail only on stubs). Default True.
+
+    Returns
+    -------
+    dict of str to Path
+        ``student`` (kit folder), ``kit_zip``, ``autograder_zip`` (None when the packager does not
+        exist yet) and ``summary`` (``release_summary.json``).
+
+    Raises
+    ------
+    MarkerError
+        On malformed markers (the message names file and line).
+    ReleaseError
+        When a proof fails or the inputs are inconsistent.
+    """
+    t0 = time.perf_counter()
+    out_dir, repo_root = Path(out_dir).resolve(), Path(repo_root).resolve()
+    student = out_dir / "student"
+    if student.exists():
+        shutil.rmtree(student)
+    staged = stage(repo_root, student)
+    kit_zip = write_zip(student, out_dir / f"{KIT_NAME}.zip", KIT_NAME)
+    autograder_zip = build_autograder(repo_root, out_dir / "autograder.zip")
+    summary = {
+        "files": staged["files"],
+        "stubs": staged["stubs"],
+        "blanked": staged["blanked"],
+        "secrets_checked": len(staged["secrets"]),
+    }
+    if prove:
+        zips = [kit_zip] + ([autograder_zip] if autograder_zip else [])
+        leaks = find_leaks(staged["secrets"], kit_texts(student, zips))
+        if leaks:
+            raise ReleaseError("solution lines leak into the release:\n  " + "\n  ".join(leaks))
+        stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
+        with tempfile.TemporaryDirectory(prefix="kit-") as tmp:
+            # The proofs run on the zip as a student unpacks it, so they cover the zip too.
+            with zipfile.ZipFile(kit_zip) as zf:
+                zf.extractall(tmp)
+            kit = Path(tmp) / KIT_NAME
+            for name in EXECUTABLE:
+                (kit / name).chmod(0o755)
+            summary["imports"] = check_imports(kit)
+            summary["tests"] = check_tests(kit, stubs, _cifar_dir(repo_root))
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    summary_path = out_dir / "release_summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    print_summary(summary, student, kit_zip, autograder_zip)
+    return {"student": student, "kit_zip": kit_zip, "autograder_zip": autograder_zip, "summary": summary_path}
+
+
+def print_summary(summary, student, kit_zip, autograder_zip):
+    """Print what was built and what was proved."""
+    print(f"student kit: {student} ({len(summary['files'])} files), zip: {kit_zip}")
+    print(f"autograder:  {autograder_zip or 'skipped (staff/autograder/package.py missing)'}")
+    print("stubbed:")
+    for rel, funcs in summary["stubs"].items():
+        print(f"  {rel:32s} {len(funcs):3d} regions in {len(set(funcs))} functions")
+    for rel, pieces in summary["blanked"].items():
+        print(f"  {rel:32s} {len(pieces):3d} solution pieces and answers blanked")
+    if "tests" in summary:
+        t = summary["tests"]
+        print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the folder and the zips); "
+              f"kit imports ({len(summary['imports'])} modules)")
+        print(f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed (every one on a stub; "
+              f"{len(t['failed_by'])} stubbed functions each fail at least one), {len(t['skipped'])} skipped")
+    print(f"done in {summary['seconds']} s")
+
+
+def main(argv=None):
+    """Command line: ``python -m staff.release [--out DIR]``."""
+    parser = argparse.ArgumentParser(prog="python -m staff.release", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: staff/build/)")
+    args = parser.parse_args(argv)
+    try:
+        build(args.out)
+    except (MarkerError, ReleaseError) as e:
+        print(f"release build failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
