@@ -21,7 +21,7 @@ Learning-rate schedules (``lr_schedule``) are the small functions ``step_lr``, `
 ``linear_lr`` and ``inv_sqrt_lr`` below. Each maps ``(lr0, t, T)`` to the learning rate of update
 number ``t``, where ``t`` counts updates from 1 (the first minibatch) to ``T`` (the last one of the
 whole run, ``num_epochs * iterations_per_epoch``) and ``lr0`` is the base learning rate
-(``optim_config["learning_rate"]``, or the update rule's default).
+``optim_config["learning_rate"]`` (required with a schedule).
 
 Checkpoints (``checkpoint_name``) are single ``.npz`` files (arrays, plus a JSON document for the
 numbers and settings; nothing pickled) written atomically each time the accuracies are checked: an
@@ -314,19 +314,10 @@ class Solver:
         self.val_acc_history = []
         self.last_checkpoint = None
 
-        # The base rate is the user's, or else the rule's own default, read from one probe call.
         self.lr0 = self.optim_config.get("learning_rate")
-        if self.lr0 is None:
-            self.lr0 = self.update_rule(np.zeros(1), np.zeros(1), {})[1].get("learning_rate")
         if self._schedule is not None and self.lr0 is None:
-            raise ValueError("lr_schedule needs a learning rate: set optim_config['learning_rate']")
-
-        self.optim_configs = {}
-        for p in self.model.params:
-            config = dict(self.optim_config)
-            if self.lr0 is not None:
-                config["learning_rate"] = self.lr0
-            self.optim_configs[p] = config
+            raise ValueError("lr_schedule needs the base learning rate: set optim_config['learning_rate']")
+        self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
     def _learning_rate(self):
         """The learning rate in use (that of the first parameter), or None if the rule has none."""
@@ -356,7 +347,10 @@ class Solver:
         iteration = self.iteration + 1
         lr = self._learning_rate()
         msg = f"The loss became {loss} at iteration {iteration} (epoch {self.epoch + 1}/{self.num_epochs})"
-        if lr is None:
+        if iteration == 1:
+            msg += (", before any update: look for NaN or inf in the training data and check the "
+                    "initialization (weight_scale).")
+        elif lr is None:
             msg += ". The updates diverged: lower the update rule's step size."
         else:
             msg += (f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
@@ -428,7 +422,9 @@ class Solver:
                 eta = elapsed / (t + 1 - first_t) * (num_iterations - t - 1)
                 lr = self._learning_rate()
                 lr_text = "n/a" if lr is None else f"{lr:.3g}"
-                print(f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f} "
+                loss = self.loss_history[-1]
+                loss_text = f"{loss:f}" if abs(loss) < 1e6 else f"{loss:.6e}"
+                print(f"(Iteration {t + 1} / {num_iterations}) loss: {loss_text} "
                       f"| lr {lr_text} | {_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}",
                       flush=True)
 
