@@ -12,7 +12,8 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-START_MARKER = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
+from staff.markers import START
+
 PACKAGE = "cs231n"
 # Larger student files are refused: the real ones are tens of kilobytes.
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -38,7 +39,7 @@ def student_owned_files(instructor_root):
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
-        if any(line.strip() == START_MARKER for line in path.read_text(encoding="utf-8").splitlines()):
+        if any(line.strip() == START for line in path.read_text(encoding="utf-8").splitlines()):
             owned.append(path.relative_to(instructor_root).as_posix())
     return owned
 
