@@ -363,26 +363,42 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def run_report(submission=None, details=False, timeout=CHECK_TIMEOUT, out=None):
-    """Print the report for ``submission`` and return the exit code (0 all PASS/WARN, else 1)."""
-    out = out or sys.stdout
-    rows, files = collect_rows(submission, timeout)
-    name = "the working copy" if submission is None else str(submission)
-    print(f"Gradient report for {name}", file=out)
-    for rel, src in files.items():
-        print(f"  {rel}: {src or 'MISSING from the submission'}", file=out)
-    print(f"  every other module: the installed kit; float64; numerical step h = {H:g}\n", file=out)
-    print(format_table(rows), file=out)
+def render(rows, files, name, details=False):
+    """The printed report and its exit code (0 when every row is PASS or WARN, else 1).
+
+    Parameters
+    ----------
+    rows, files : list of dict, dict
+        What ``collect_rows`` returned.
+    name : str
+        How to call the submission in the heading.
+    details : bool
+        Append the full explanation of every row that is not a PASS.
+
+    Returns
+    -------
+    text : str
+    code : int
+    """
+    lines = [f"Gradient report for {name}"]
+    lines += [f"  {rel}: {src or 'MISSING from the submission'}" for rel, src in files.items()]
+    lines += [f"  every other module: the installed kit; float64; numerical step h = {H:g}", "", format_table(rows)]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "WARN", "FAIL", "TODO", "ERROR")}
-    print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(rows)} gradients", file=out)
+    lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(rows)} gradients"]
     if details:
-        for r in rows:
-            if r["verdict"] != "PASS" and r["details"]:
-                print("\n" + r["details"], file=out)
+        lines += ["\n" + r["details"] for r in rows if r["verdict"] != "PASS" and r["details"]]
     failed = any(r["verdict"] not in OK_VERDICTS for r in rows)
     if failed and not details:
-        print("Run again with --details to read what each failing check found.", file=out)
-    return 1 if failed else 0
+        lines.append("Run again with --details to read what each failing check found.")
+    return "\n".join(lines), 1 if failed else 0
+
+
+def run_report(submission=None, details=False, timeout=CHECK_TIMEOUT, out=None):
+    """Print the report for ``submission`` (folder, zip, or None for the working copy); return the exit code."""
+    rows, files = collect_rows(submission, timeout)
+    text, code = render(rows, files, "the working copy" if submission is None else str(submission), details)
+    print(text, file=out or sys.stdout)
+    return code
 
 
 def main(argv=None):
