@@ -72,8 +72,9 @@ def _submission_entries(submission):
         for info in archive.infolist():
             if info.is_dir():
                 continue
+            # Zips made on Windows or by writestr carry no file type; only a Unix link type is refused.
             mode = info.external_attr >> 16
-            if mode and not stat.S_ISREG(mode):
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 notes.append(f"ignored {info.filename}: not a regular file")
                 continue
             rel = PurePosixPath(info.filename.replace("\\", "/"))

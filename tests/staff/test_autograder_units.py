@@ -1,0 +1,132 @@
+"""Unit tests of the autograder's parts: the plain-data codec, submission reading, due dates, the zip."""
+import io
+import json
+import stat
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from staff.autograder.bootstrap import CodecError, decode, encode
+from staff.autograder.grade import past_due_date
+from staff.autograder.package import build_autograder_zip
+from staff.autograder.sandbox import build_sandbox, read_submission, student_owned_files
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+STUDENT_PY = ["cs231n/classifiers/fc_net.py", "cs231n/graph.py", "cs231n/layers.py", "cs231n/optim.py"]
+
+
+def test_student_owned_files_are_the_files_with_solution_regions():
+    assert student_owned_files(REPO_ROOT) == STUDENT_PY
+
+
+def test_codec_round_trips_nested_plain_data():
+    value = {"loss": 1.25, "grads": {"W1": np.arange(6.0).reshape(2, 3), "b1": np.float32(2.5)},
+             "pair": (np.int64(3), "text", None, True), "nan": float("nan"), "list": [1, [2.0]]}
+    back = decode(encode(value))
+    assert back["loss"] == 1.25 and back["pair"][1:] == ("text", None, True)
+    assert isinstance(back["pair"], tuple) and back["list"] == [1, [2.0]]
+    np.testing.assert_array_equal(back["grads"]["W1"], np.arange(6.0).reshape(2, 3))
+    assert back["grads"]["b1"].dtype == np.float32 and back["pair"][0] == 3
+    assert np.isnan(back["nan"])
+
+
+@pytest.mark.parametrize("value", [object(), np.array([object()]), {1: 2}, lambda: 0],
+                         ids=["object", "object_array", "int_key", "function"])
+def test_encode_refuses_values_that_are_not_plain_data(value):
+    with pytest.raises(CodecError):
+        encode(value)
+
+
+def _npz(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data", [
+    b"not a zip",
+    _npz(tree=np.array(json.dumps({"$a": "v0"})), v0=np.array([{"x": 1}], dtype=object)),
+    _npz(tree=np.array(json.dumps({"$a": "missing"}))),
+    _npz(tree=np.array(json.dumps({"$call": "os.system"}))),
+    _npz(v0=np.zeros(2)),
+], ids=["garbage", "pickled_object_array", "dangling_array", "unknown_node", "no_tree"])
+def test_decode_refuses_forged_payloads_without_unpickling(data):
+    with pytest.raises(CodecError):
+        decode(data)
+
+
+def _write_zip(path, members):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("names", [
+    {"layers.py": "cs231n/layers.py", "fc_net.py": "cs231n/classifiers/fc_net.py"},
+    {"cs231n/layers.py": "cs231n/layers.py", "cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py"},
+    {"kit/cs231n/layers.py": "cs231n/layers.py", "kit/cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py"},
+], ids=["zip_root", "cs231n_paths", "under_a_folder"])
+def test_read_submission_finds_student_files_in_any_zip_layout(tmp_path, names):
+    members = {name: f"# {name}\n" for name in names}
+    members["cs231n/gradient_check.py"] = "rel_error = lambda x, y: 0.0\n"
+    members["tests/test_layers.py"] = "def test_nothing(): pass\n"
+    files, notes = read_submission(_write_zip(tmp_path / "sub.zip", members), STUDENT_PY)
+    assert {rel: data.decode() for rel, data in files.items()} == {rel: f"# {name}\n" for name, rel in names.items()}
+    assert any("cs231n/graph.py was not found" in n for n in notes)
+
+
+def test_read_submission_prefers_the_cs231n_path_over_a_stray_copy(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "cs231n").mkdir(parents=True)
+    (sub / "cs231n" / "layers.py").write_text("# real\n")
+    (sub / "layers.py").write_text("# stray\n")
+    files, _ = read_submission(sub, ["cs231n/layers.py"])
+    assert files == {"cs231n/layers.py": b"# real\n"}
+
+
+def test_read_submission_ignores_symlinks(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "cs231n").mkdir(parents=True)
+    (sub / "cs231n" / "layers.py").symlink_to(REPO_ROOT / "cs231n" / "layers.py")
+    files, notes = read_submission(sub, ["cs231n/layers.py"])
+    assert files == {} and any("not a regular file" in n for n in notes)
+
+
+def test_sandbox_takes_student_files_from_submission_and_the_rest_from_the_instructor(tmp_path):
+    sub = _write_zip(tmp_path / "sub.zip", {"layers.py": "# student layers\n",
+                                            "cs231n/layer_utils.py": "# forged support file\n"})
+    sandbox, owned, notes = build_sandbox(REPO_ROOT, sub, parent=tmp_path)
+    assert owned == STUDENT_PY
+    assert (sandbox / "cs231n/layers.py").read_text() == "# student layers\n"
+    assert (sandbox / "cs231n/layer_utils.py").read_bytes() == (REPO_ROOT / "cs231n/layer_utils.py").read_bytes()
+    # The instructor's solutions of files the student did not send are not in the sandbox.
+    assert not (sandbox / "cs231n/optim.py").exists() and not (sandbox / "cs231n/graph.py").exists()
+    assert stat.S_IMODE(sandbox.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("due, expected", [("2020-01-01T00:00:00+00:00", True), ("2999-01-01T00:00:00-08:00", False),
+                                           (None, False)])
+def test_past_due_date_reads_gradescope_metadata(tmp_path, due, expected):
+    meta = tmp_path / "submission_metadata.json"
+    meta.write_text(json.dumps({"assignment": {"due_date": due}, "created_at": "2026-01-01T00:00:00Z"}))
+    assert past_due_date(meta, now=datetime(2026, 6, 1, tzinfo=timezone.utc)) is expected
+
+
+def test_past_due_date_without_metadata_keeps_hidden_tests_hidden(tmp_path):
+    assert past_due_date(tmp_path / "absent.json") is False
+
+
+def test_autograder_zip_has_gradescope_entry_points_and_the_instructor_copy(tmp_path):
+    out = build_autograder_zip(REPO_ROOT, tmp_path / "out" / "autograder.zip")
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in zf.infolist()}
+    assert modes["setup.sh"] == 0o755 and modes["run_autograder"] == 0o755
+    assert {"requirements.txt", "staff/__init__.py", "staff/markers.py", "staff/autograder/__main__.py",
+            "staff/autograder/tests/test_layers.py", *STUDENT_PY} <= names
+    assert not any("__pycache__" in n or n.startswith(("tests/", "notebooks/", "datasets/")) for n in names)
