@@ -102,8 +102,8 @@ def sigmoid_backward(dout, out):
 
 
 def softmax_loss(x, y, divide_by_n=True):
-    shifted = x - x.max(axis=1, keepdims=True)
-    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    e = np.exp(x - np.max(x, axis=1, keepdims=True))  # shifted by the row max: no overflow
+    p = e / e.sum(axis=1, keepdims=True)
     n = x.shape[0]
     loss = -np.log(p[np.arange(n), y]).mean()
     dx = p.copy()
