@@ -147,7 +147,12 @@ def _check_net(build, dims, reg, names):
     def run():
         fc = importlib.import_module("cs231n.classifiers.fc_net")
         X, y, params = _net_data(dims, n=5)
-        model = build(fc, dims, reg)
+        cls, kwargs = build(fc, dims, reg)
+        model = cls.__new__(cls)
+        try:
+            model.__init__(**kwargs)
+        except NotImplementedError:
+            pass  # an unfinished weight initialization does not matter: the weights are set below
         # The check is about the gradients, so the weights are ours, in float64, off the kinks.
         model.params = {k: v.copy() for k, v in params.items()}
         return check_model(model, X, y, names=names, h=H)
@@ -155,12 +160,12 @@ def _check_net(build, dims, reg, names):
 
 
 def _two_layer(fc, dims, reg):
-    return fc.TwoLayerNet(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg)
+    return fc.TwoLayerNet, dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg)
 
 
 def _fully_connected(fc, dims, reg):
-    return fc.FullyConnectedNet(list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1], reg=reg,
-                                dtype=np.float64, seed=0)
+    return fc.FullyConnectedNet, dict(hidden_dims=list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1],
+                                      reg=reg, dtype=np.float64, seed=0)
 
 
 # (label, parameters, check): the rows of the report, in order.
@@ -206,7 +211,8 @@ def _where(exc, root):
 
 def _error_rows(label, params, exc, root, timeout):
     if isinstance(exc, NotImplementedError):
-        verdict, text = "TODO", f"not implemented yet: {exc}".rstrip(": ")
+        # The kit's stubs already say "... is not implemented yet ..."; a bare raise says nothing.
+        verdict, text = "TODO", str(exc) if "implement" in str(exc) else f"not implemented yet: {exc}".rstrip(": ")
     elif isinstance(exc, _CheckTimeout):
         verdict, text = "ERROR", f"timed out after {timeout:g} s (an endless loop?)"
     else:

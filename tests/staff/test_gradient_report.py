@@ -236,3 +236,16 @@ def test_library_module_never_imports_staff(module):
     names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert not [n for n in names if n.split(".")[0] == "staff"]
+
+
+def test_fresh_student_kit_gives_a_todo_row_for_every_gradient(tmp_path):
+    from staff.markers import stub_python_source
+
+    for rel in STUDENT_FILES:
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(stub_python_source((REPO_ROOT / rel).read_text(), rel))
+    rows, files = collect_rows(tmp_path)
+    assert [r["verdict"] for r in rows] == ["TODO"] * len(rows)
+    assert all("not implemented" in r["diagnosis"] for r in rows)
+    assert render(rows, files, "kit")[1] == 1
