@@ -22,14 +22,16 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
 fi
 echo "Using $("$PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
 
-# A zip from an earlier run may no longer match the work: never leave one behind to be uploaded.
-old_zip=""
-if [ -f "$ZIP_NAME" ]; then
-  old_zip="yes"
-  rm -f "$ZIP_NAME"
+# Output of an earlier run may no longer match the work: never leave it behind to be uploaded.
+old_output=""
+if [ -e "$ZIP_NAME" ] || [ -e "$EXPORT_DIR" ]; then
+  old_output="yes"
+  rm -rf "$ZIP_NAME" "$EXPORT_DIR"
 fi
 fail() {
-  [ -n "$old_zip" ] && echo "Removed the old $ZIP_NAME so that an outdated submission cannot be uploaded." >&2
+  if [ -n "$old_output" ]; then
+    echo "Removed the old $ZIP_NAME and $EXPORT_DIR/ so that an outdated submission cannot be uploaded." >&2
+  fi
   echo "Nothing was zipped. $1" >&2
   exit 1
 }
@@ -37,7 +39,6 @@ fail() {
 echo "Checking the submission..."
 "$PYTHON" collect_submission_check.py check || fail "Fix the problems above, then run 'bash collectSubmission.sh' again."
 
-rm -rf "$EXPORT_DIR"
 mkdir -p "$EXPORT_DIR"
 log="$EXPORT_DIR/.nbconvert.log"
 # Built with read rather than mapfile: macOS still ships bash 3.2.

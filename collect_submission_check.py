@@ -117,7 +117,8 @@ for name in sys.argv[2:]:
             where = (e.filename, e.lineno)
         else:
             where = (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
-        failures[name] = [type(e).__name__, str(e), *where]
+        message = e.msg if isinstance(e, SyntaxError) else str(e)  # str() of a SyntaxError repeats the place
+        failures[name] = [type(e).__name__, message, *where]
 with open(sys.argv[1], "w") as f:
     json.dump(failures, f)
 """

@@ -141,7 +141,7 @@ BAD_SUBMISSIONS = {
                      [r"`import cs231n\.graph` fails: ModuleNotFoundError: .*a_module_that_does_not_exist.* "
                       r"\(cs231n/graph\.py, line 2\)"]),
     "syntax_error": (write("cs231n/optim.py", "def sgd(w, dw, config=None):\n    return w -\n"),
-                     [r"`import cs231n\.optim` fails: SyntaxError: .*\(cs231n/optim\.py, line 2\)"]),
+                     [r"`import cs231n\.optim` fails: SyntaxError: [^(]*\(cs231n/optim\.py, line 2\)$"]),
     "error_raised_at_import": (write("cs231n/layers.py", "raise RuntimeError('half-finished edit')\n"),
                                [r"`import cs231n\.layers` fails: RuntimeError: half-finished edit"]),
 }
@@ -151,12 +151,15 @@ BAD_SUBMISSIONS = {
 def test_bad_submission_exits_nonzero_names_the_problem_and_leaves_no_zip(kit, case):
     spoil, messages = BAD_SUBMISSIONS[case]
     spoil(kit)
+    # Output of an earlier run must not survive to be uploaded.
     (kit / ZIP).write_bytes(b"an earlier zip")
+    (kit / "submission_exports").mkdir()
+    (kit / "submission_exports" / "backprop.html").write_text("an earlier export")
     r = run_script(kit)
     assert r.returncode != 0
     for message in messages:
         assert re.search(message, r.stderr), f"{message!r} not in:\n{r.stderr}"
-    assert "Nothing was zipped" in r.stderr
+    assert "Nothing was zipped" in r.stderr and "Removed the old" in r.stderr
     assert not (kit / ZIP).exists()
     assert not (kit / "submission_exports").exists()
 
