@@ -428,21 +428,24 @@ def _diagnose(a, n, x, g, h, batch_size, reg):
                           "Measured against the gradient's largest entry the two agree to better than "
                           f"{THRESHOLDS['pass']:.0e}; the large relative error sits on entries so close "
                           "to zero that the numerical gradient there is rounding noise.")]
-    if not np.any(n) and np.any(a):
+    if not np.any(a):
+        return [Diagnosis("zero", "your gradient is all zeros",
+                          "Nothing flows back: the result was probably never assigned (a stub's "
+                          "np.zeros_like left as it is) or a mask blocks everything.")]
+    if not np.any(n):
         return [Diagnosis("mask", "the true gradient is zero here but yours is not",
                           "This input does not change the output at all, yet the analytic "
                           "gradient is non-zero: it flows where it should be blocked.")]
-    if np.any(n):
-        if _close(a, -n, THRESHOLDS["pattern"]):
-            return [Diagnosis("sign", "sign flipped: analytic = -numeric",
-                              "Every entry has the right size and the wrong sign: look for a minus "
-                              "sign (d(-x) = -dx, subtracting instead of adding, x - y vs y - x).")]
-        r = float(np.sum(a * n) / np.sum(n * n))
-        if abs(r - 1) > THRESHOLDS["ratio"] and _close(a, r * n, THRESHOLDS["pattern"]):
-            if r < 0:
-                return [Diagnosis("sign", f"sign flipped and scaled: analytic = {r:.4g} x numeric",
-                                  "A minus sign and a constant factor are both off.")]
-            return [_ratio_diagnosis(r, batch_size)]
+    if _close(a, -n, THRESHOLDS["pattern"]):
+        return [Diagnosis("sign", "sign flipped: analytic = -numeric",
+                          "Every entry has the right size and the wrong sign: look for a minus "
+                          "sign (d(-x) = -dx, subtracting instead of adding, x - y vs y - x).")]
+    r = float(np.sum(a * n) / np.sum(n * n))
+    if abs(r - 1) > THRESHOLDS["ratio"] and _close(a, r * n, THRESHOLDS["pattern"]):
+        if r < 0:
+            return [Diagnosis("sign", f"sign flipped and scaled: analytic = {r:.4g} x numeric",
+                              "A minus sign and a constant factor are both off.")]
+        return [_ratio_diagnosis(r, batch_size)]
     if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and _close(a, n.T, THRESHOLDS["pattern"]):
         return [_transposed_diagnosis(a.shape, n.shape)]
     diff = a - n
@@ -502,8 +505,9 @@ def _diagnose_entries(a, n, x, g, h):
             shown = ", ".join(str(int(i)) for i in bad_rows[:10])
             out.append(Diagnosis(
                 "rows", f"errors confined to rows [{shown}] of {a.shape[0]}",
-                "All other rows agree. Row i is example i of the batch: look for code that treats "
-                "some examples differently (a loop bound, an off-by-one, indexing with y)."))
+                "All other rows agree. In x or the scores, row i is example i: look for code that "
+                "treats some examples differently (a loop bound, an off-by-one, indexing with y). "
+                "In a weight matrix, row i belongs to input feature i."))
             return out
     if one_zero >= 0.8 * nbad:
         blocked, leaked = int((bad & zero_a).sum()), int((bad & zero_n).sum())

@@ -338,6 +338,11 @@ def test_relu_mask_on_the_wrong_array_is_diagnosed_as_mask(rng):
     assert r.verdict == "FAIL" and r.codes == ["mask"]
 
 
+def test_all_zero_gradient_is_diagnosed(rng):
+    (r,) = check_layer(sigmoid_forward, lambda dout, out: np.zeros_like(dout), [rng.standard_normal((3, 4))])
+    assert r.verdict == "FAIL" and r.codes == ["zero"]
+
+
 def test_missing_gradient_is_diagnosed(affine_inputs):
     results = check_layer(affine_forward, affine_backward_two_grads, affine_inputs)
     assert "wrong_count" in results[2].codes and "missing" in results[2].codes
