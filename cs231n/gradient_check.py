@@ -180,7 +180,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = analytic_grad[ix]
         # The 1e-8 floor only matters when both are exactly zero, where CS231n would print nan.
-        err = abs(grad_numerical - grad_analytic) / max(1e-8, abs(grad_numerical) + abs(grad_analytic))
+        err = _relative_errors(grad_numerical, grad_analytic)
         print("numerical: %f analytic: %f, relative error: %e" % (grad_numerical, grad_analytic, err))
         errors.append(float(err))
     return errors
@@ -197,7 +197,12 @@ def rel_error(x, y):
     -------
     float
     """
-    return float(np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y)))))
+    return float(np.max(_relative_errors(x, y)))
+
+
+def _relative_errors(x, y):
+    """Entrywise ``|x - y| / max(1e-8, |x| + |y|)``, the one formula behind every relative error here."""
+    return np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -298,7 +303,7 @@ class GradCheckResult:
                 if d.advice:
                     lines.append(f"      {d.advice}")
         elif self.verdict == PASS:
-            lines.append("  The two gradients agree: this backward pass is correct.")
+            lines.append("  The two gradients agree: this gradient is right.")
         if self.worst and self.verdict != PASS:
             lines.append("  Worst entries:")
             lines.append(f"    {'index':<16}{'analytic':>14}{'numeric':>14}{'rel. error':>12}")
@@ -326,7 +331,7 @@ def _entry_errors(a, n):
 
 
 def _worst_entries(a, n):
-    errs = np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+    errs = _relative_errors(a, n)
     order = np.argsort(errs, axis=None)[::-1][:MAX_WORST]
     out = []
     for flat in order:
