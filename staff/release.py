@@ -7,7 +7,7 @@ Run from the repository root::
 It writes ``DIR/student/`` (the student kit), ``DIR/cs231n_kit.zip`` (the same kit, in a top-level
 ``cs231n_kit/`` folder), ``DIR/autograder.zip`` (made by ``staff/autograder/package.py``) and
 ``DIR/release_summary.json``, and then proves three things, failing with ``ReleaseError`` when it
-cannot: no solution line survives in the kit or the zips; the kit imports; the kit's public tests
+cannot: no solution line survives in the kit folder or its zip; the kit imports; the kit's public tests
 fail on exactly the stubbed functions. The rules are in ``staff/README.md`` ("Building the
 release").
 """
@@ -59,7 +59,7 @@ ALLOW_LIST = (
     ("requirements.txt", True),
     ("pyproject.toml", True),
     ("collectSubmission.sh", True),
-    ("collect_submission.py", False),
+    ("collect_submission*.py", False),
     ("datasets/get_datasets.sh", True),
     ("cs231n/**/*.py", True),
     ("notebooks/*.ipynb", True),
@@ -83,7 +83,7 @@ KIT_IMPORTS = (
 # at least MIN_SECRET characters and is not a code line the library or a given notebook cell also
 # gives outside every region (such a line is public by construction, e.g. "N = x.shape[0]").
 # A secret must not occur anywhere in the kit: code, docstrings, comments, tests, README,
-# notebook sources and outputs, both zips. Shorter lines ("pass", "return out", ")") are generic.
+# notebook sources and outputs, the kit zip. Shorter lines ("pass", "return out", ")") are generic.
 MIN_SECRET = 12
 
 # The README part between these comments is for staff and stays out of the kit's README.
@@ -416,6 +416,16 @@ def check_tests(kit_dir, stubs, cifar_dir=None):
                               stdin=subprocess.DEVNULL)
         records, package = _probe_records(out)
     tail = proc.stdout.strip()[-3000:]
+    broken = [r for r in records if r["when"] == "collect"]
+    if broken:
+        lines = []
+        for r in broken:
+            m = STUB_MESSAGE_RE.search(r["exceptions"][0][1])
+            why = f"calls the stub {m['function']} in {m['relpath']} at import time" if m else "does not import"
+            lines.append(f"{r['nodeid']}: {why}")
+        raise ReleaseError("kit test modules that fail to collect (a public test must reach student code only "
+                           "inside a test function, so that one missing function fails only its tests):\n  "
+                           + "\n  ".join(lines) + f"\n{tail}")
     if proc.returncode not in (0, 1):
         raise ReleaseError(f"the kit's tests did not run (pytest exit code {proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
     if package is None or Path(kit_dir).resolve() not in Path(package).resolve().parents:
@@ -506,8 +516,9 @@ def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
         "secrets_checked": len(staged["secrets"]),
     }
     if prove:
-        zips = [kit_zip] + ([autograder_zip] if autograder_zip else [])
-        leaks = find_leaks(staged["secrets"], kit_texts(student, zips))
+        # The autograder zip holds the reference solution on purpose (root-only on Gradescope);
+        # what must be clean is what students get.
+        leaks = find_leaks(staged["secrets"], kit_texts(student, [kit_zip]))
         if leaks:
             raise ReleaseError("solution lines leak into the release:\n  " + "\n  ".join(leaks))
         stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
@@ -538,7 +549,7 @@ def print_summary(summary, student, kit_zip, autograder_zip):
         print(f"  {rel:32s} {len(pieces):3d} solution pieces and answers blanked")
     if "tests" in summary:
         t = summary["tests"]
-        print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the folder and the zips); "
+        print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
               f"kit imports ({len(summary['imports'])} modules)")
         print(f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed (every one on a stub; "
               f"{len(t['failed_by'])} stubbed functions each fail at least one), {len(t['skipped'])} skipped")
