@@ -31,17 +31,20 @@ def weights_and_biases(model):
     return [model.params[f"W{i}"] for i in range(1, L + 1)], [model.params[f"b{i}"] for i in range(1, L + 1)]
 
 
-def make_model(kind, D, C, reg, hidden_dims=(6,)):
-    """A small float64 model with nonzero biases, so that every parameter has a visible gradient."""
-    if kind == "two_layer":
-        model = TwoLayerNet(input_dim=D, hidden_dim=hidden_dims[0], num_classes=C, weight_scale=0.3, reg=reg)
-    else:
-        model = FullyConnectedNet(list(hidden_dims), input_dim=D, num_classes=C, reg=reg, weight_scale=0.3,
-                                  dtype=np.float64, seed=0)
-    for k in model.params:
-        if k.startswith("b"):
-            model.params[k] = 0.1 * np.random.randn(*model.params[k].shape)
-    return model
+def random_params(dims, seed=0, scale=0.3):
+    """Weights and nonzero biases for layer sizes dims = [D, H_1, ..., C], so every parameter matters."""
+    rng = np.random.RandomState(seed)
+    params = {}
+    for i in range(1, len(dims)):
+        params[f"W{i}"] = scale * rng.randn(dims[i - 1], dims[i])
+        params[f"b{i}"] = 0.1 * rng.randn(dims[i])
+    return params
+
+
+def make_model(kind, dims, reg, seed=0):
+    """A float64 net around random_params(dims), built without the random initialization."""
+    cls = TwoLayerNet if kind == "two_layer" else FullyConnectedNet
+    return cls.from_params(random_params(dims, seed), reg=reg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,12 +60,12 @@ def test_loss_gradients_match_numerical_gradients(kind, hidden_dims, reg):
     N, D, C = 4, 5, 3
     X = np.random.randn(N, D)
     y = np.random.randint(C, size=N)
-    model = make_model(kind, D, C, reg, hidden_dims)
+    model = make_model(kind, [D, *hidden_dims, C], reg)
 
     loss, grads = model.loss(X, y)
     assert set(grads) == set(model.params)
     for name, param in model.params.items():
-        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param, verbose=False, h=1e-6)
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param, verbose=False)
         assert grads[name].shape == param.shape
         assert rel_error(numeric, grads[name]) < 1e-6, name
 
@@ -75,7 +78,7 @@ def test_loss_gradients_match_numerical_gradients(kind, hidden_dims, reg):
 def test_scores_without_labels_match_a_plain_numpy_forward_pass(kind, hidden_dims):
     np.random.seed(1)
     X = np.random.randn(6, 2, 3)  # multi-dimensional examples are flattened to D = 6
-    model = make_model(kind, 6, 4, 0.0, hidden_dims)
+    model = make_model(kind, [6, *hidden_dims, 4], 0.0)
     scores = model.loss(X)
     assert scores.shape == (6, 4)
     np.testing.assert_allclose(scores, plain_scores(X, *weights_and_biases(model)), rtol=1e-12)
@@ -87,7 +90,7 @@ def test_loss_is_softmax_cross_entropy_plus_half_reg_sum_of_squared_weights(kind
     np.random.seed(2)
     X = np.random.randn(5, 6)
     y = np.array([0, 3, 1, 3, 2])
-    model = make_model(kind, 6, 4, reg, hidden_dims)
+    model = make_model(kind, [6, *hidden_dims, 4], reg)
     Ws, bs = weights_and_biases(model)
     loss, _ = model.loss(X, y)
     assert loss == pytest.approx(plain_loss(plain_scores(X, Ws, bs), y, reg, Ws), rel=1e-12)
@@ -96,7 +99,7 @@ def test_loss_is_softmax_cross_entropy_plus_half_reg_sum_of_squared_weights(kind
 def test_biases_are_not_regularized():
     np.random.seed(3)
     X, y = np.random.randn(4, 5), np.array([0, 1, 2, 0])
-    model = TwoLayerNet(input_dim=5, hidden_dim=6, num_classes=3, weight_scale=0.1, reg=10.0)
+    model = TwoLayerNet.from_params(random_params([5, 6, 3], scale=0.1), reg=10.0)
     model.params["b1"] = np.full(6, 5.0)  # large biases: regularizing them would show
     loss, grads = model.loss(X, y)
     model.reg = 0.0
@@ -110,16 +113,21 @@ def test_biases_are_not_regularized():
 def test_loss_leaves_its_input_unchanged():
     X = np.random.randn(3, 5)
     X0 = X.copy()
-    model = FullyConnectedNet([4], input_dim=5, num_classes=3, dtype=np.float64, seed=0)
+    model = make_model("fc", [5, 4, 3], reg=0.1)
     model.loss(X, np.array([0, 1, 2]))
     np.testing.assert_array_equal(X, X0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fully_connected_net_casts_params_input_and_gradients_to_its_dtype(dtype):
+def test_fully_connected_net_casts_its_params_to_dtype(dtype):
     model = FullyConnectedNet([5, 4], input_dim=6, num_classes=3, dtype=dtype, seed=0)
     assert all(v.dtype == dtype for v in model.params.values())
-    X = np.random.randn(2, 6)  # float64 input is cast
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fully_connected_net_casts_its_input_so_scores_and_gradients_keep_its_dtype(dtype):
+    model = FullyConnectedNet.from_params({k: v.astype(dtype) for k, v in random_params([6, 5, 4, 3]).items()})
+    X = np.random.randn(2, 6)  # float64 input
     assert model.loss(X).dtype == dtype
     _, grads = model.loss(X, np.array([0, 2]))
     assert all(g.dtype == dtype for g in grads.values())
@@ -182,13 +190,13 @@ def test_fully_connected_net_same_seed_gives_same_params_and_another_seed_differ
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make", [
-    lambda: TwoLayerNet(input_dim=6, hidden_dim=5, num_classes=3, weight_scale=0.1, reg=0.3),
-    lambda: FullyConnectedNet([5, 4], input_dim=6, num_classes=3, reg=0.2, weight_scale=0.1, seed=1),
-    lambda: FullyConnectedNet([], input_dim=6, num_classes=3, dtype=np.float64, seed=1),
+    lambda: TwoLayerNet.from_params(random_params([6, 5, 3]), reg=0.3, weight_scale=0.1),
+    lambda: FullyConnectedNet.from_params({k: v.astype(np.float32) for k, v in random_params([6, 5, 4, 3]).items()},
+                                          reg=0.2),
+    lambda: FullyConnectedNet.from_params(random_params([6, 3])),
 ])
 def test_save_then_load_gives_the_same_model_and_leaves_the_rng_alone(tmp_path, make):
     model = make()
-    model.params["b1"] = model.params["b1"] + 0.5  # trained values, not fresh initial ones
     path = tmp_path / "model.bin"
     model.save(path)
     assert path.is_file()  # written at exactly this path
@@ -200,7 +208,7 @@ def test_save_then_load_gives_the_same_model_and_leaves_the_rng_alone(tmp_path, 
     for k in model.params:
         assert loaded.params[k].dtype == model.params[k].dtype
         np.testing.assert_array_equal(loaded.params[k], model.params[k])
-    assert loaded.reg == model.reg
+    assert (loaded.reg, loaded.weight_scale) == (model.reg, model.weight_scale)
     X = np.random.randn(2, 6)
     np.testing.assert_array_equal(loaded.loss(X), model.loss(X))
 
@@ -238,18 +246,42 @@ def test_load_rejects_a_single_array_file(tmp_path):
 
 def test_load_names_the_class_that_saved_the_file(tmp_path):
     path = tmp_path / "two.npz"
-    TwoLayerNet(input_dim=4, hidden_dim=3, num_classes=2).save(path)
+    TwoLayerNet.from_params(random_params([4, 3, 2])).save(path)
     with pytest.raises(ValueError, match="holds a TwoLayerNet; use TwoLayerNet.load"):
         FullyConnectedNet.load(path)
 
 
-def test_load_rejects_parameters_whose_shapes_do_not_match_the_header(tmp_path):
+def test_load_rejects_parameters_that_do_not_chain_as_layers(tmp_path):
     path = tmp_path / "two.npz"
-    model = TwoLayerNet(input_dim=4, hidden_dim=3, num_classes=2)
-    model.params["W2"] = np.zeros((3, 5))
+    model = TwoLayerNet.from_params(random_params([4, 3, 2]))
+    model.params["W2"] = np.zeros((3, 5))  # b2 still has 2 entries
     model.save(path)
-    with pytest.raises(ValueError, match="do not match"):
+    with pytest.raises(ValueError, match=r"not a TwoLayerNet file.*b2 has shape \(2,\), expected \(5,\)"):
         TwoLayerNet.load(path)
+
+
+def test_from_params_reads_the_layer_sizes_from_the_shapes():
+    fc = FullyConnectedNet.from_params(random_params([7, 5, 4, 3]), reg=0.5)
+    assert (fc.input_dim, fc.hidden_dims, fc.num_classes, fc.num_layers) == (7, [5, 4], 3, 3)
+    assert fc.reg == 0.5 and fc.dtype == np.float64
+    two = TwoLayerNet.from_params(random_params([7, 5, 3]))
+    assert (two.input_dim, two.hidden_dim, two.num_classes) == (7, 5, 3)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"W1": np.zeros((4, 3)), "b1": np.zeros(3), "W2": np.zeros((2, 2)), "b2": np.zeros(2)},
+     r"W2 has shape \(2, 2\), expected a matrix with 3 rows"),
+    ({"W1": np.zeros((4, 3)), "b1": np.zeros(3), "b2": np.zeros(2)}, "must hold W1..WL and b1..bL"),
+    ({"W1": np.zeros(4), "b1": np.zeros(3)}, r"W1 has shape \(4,\)"),
+])
+def test_from_params_rejects_parameters_that_do_not_chain(params, message):
+    with pytest.raises(ValueError, match=message):
+        FullyConnectedNet.from_params(params)
+
+
+def test_two_layer_net_from_params_rejects_three_layers():
+    with pytest.raises(ValueError, match="a TwoLayerNet has the params W1, b1, W2, b2"):
+        TwoLayerNet.from_params(random_params([4, 3, 3, 2]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,10 +302,8 @@ def test_constructors_reject_bad_hyperparameters(make, message):
         make()
 
 
-@pytest.mark.parametrize("model", [
-    TwoLayerNet(input_dim=6, hidden_dim=4, num_classes=3),
-    FullyConnectedNet([4], input_dim=6, num_classes=3, seed=0),
-])
-def test_loss_rejects_inputs_of_the_wrong_size(model):
+@pytest.mark.parametrize("kind", ["two_layer", "fc"])
+def test_loss_rejects_inputs_of_the_wrong_size(kind):
+    model = make_model(kind, [6, 4, 3], reg=0.0)
     with pytest.raises(ValueError, match=r"X must have shape .*input_dim = 6, got shape \(2, 5\)"):
         model.loss(np.zeros((2, 5)))

@@ -9,6 +9,7 @@ conventions:
 - ``loss(X)`` returns the class scores (N, C); ``loss(X, y)`` returns ``(loss, grads)`` with the
   softmax loss plus ``0.5 * reg * sum(W**2)`` over every weight matrix (biases are not regularized)
   and ``grads`` holding the same keys as ``params``.
+- ``Class.from_params(params, reg=...)`` builds a net around given arrays (no random draw).
 - ``save(path)`` writes an ``.npz`` file (the parameters and a JSON document with the
   hyperparameters; nothing pickled) and ``Class.load(path)`` builds the model back from it.
 """
@@ -46,12 +47,41 @@ def _check_X(X, input_dim):
     return X
 
 
-class _SavableModel:
-    """``save`` / ``load`` for a model whose constructor arguments are returned by ``_config()``."""
+def _layer_dims(params):
+    """Return the layer sizes [D, H_1, ..., C] of params W1..WL, b1..bL that chain as affine layers.
 
-    def _config(self):
-        """Return the constructor keyword arguments (JSON types) that rebuild this model's shape."""
-        raise NotImplementedError
+    Parameters
+    ----------
+    params : dict
+        ``Wi`` of shape (dims[i-1], dims[i]) and ``bi`` of shape (dims[i],) for i = 1..L.
+
+    Returns
+    -------
+    list of int
+        dims, of length L + 1.
+
+    Raises
+    ------
+    ValueError
+        If a key is missing or extra, or a shape does not chain with its neighbours.
+    """
+    L = sum(1 for k in params if k.startswith("W"))
+    expected = {f"{p}{i}" for p in "Wb" for i in range(1, L + 1)}
+    if L == 0 or set(params) != expected:
+        raise ValueError(f"params must hold W1..WL and b1..bL, got keys {sorted(params)}")
+    dims = [np.shape(params["W1"])[0] if np.ndim(params["W1"]) == 2 else None]
+    for i in range(1, L + 1):
+        W_shape, b_shape = np.shape(params[f"W{i}"]), np.shape(params[f"b{i}"])
+        if len(W_shape) != 2 or W_shape[0] != dims[-1]:
+            raise ValueError(f"W{i} has shape {W_shape}, expected a matrix with {dims[-1]} rows")
+        if b_shape != (W_shape[1],):
+            raise ValueError(f"b{i} has shape {b_shape}, expected ({W_shape[1]},) to match W{i} {W_shape}")
+        dims.append(W_shape[1])
+    return dims
+
+
+class _SavableModel:
+    """``save`` / ``load`` for a model that can be rebuilt with ``from_params(params, reg, weight_scale)``."""
 
     def save(self, path):
         """Write the parameters and hyperparameters to ``path`` (an .npz file, no pickled data).
@@ -61,7 +91,8 @@ class _SavableModel:
         path : str or os.PathLike
             Destination file; written exactly at this path (no suffix is added).
         """
-        meta = {"format": MODEL_FORMAT, "class": type(self).__name__, "config": self._config()}
+        config = {"reg": self.reg, "weight_scale": self.weight_scale}
+        meta = {"format": MODEL_FORMAT, "class": type(self).__name__, "config": config}
         with open(path, "wb") as f:
             np.savez(f, meta=np.array(json.dumps(meta)), **self.params)
 
@@ -77,14 +108,14 @@ class _SavableModel:
         Returns
         -------
         model
-            A new model with the saved hyperparameters and parameters. The global numpy RNG is left
-            as it was.
+            A new model holding the saved parameters (their shapes give the layer sizes) and
+            hyperparameters. No random numbers are drawn.
 
         Raises
         ------
         ValueError
             If the file holds pickled data, is not an .npz written by ``save``, was saved by another
-            class, or its parameters do not have the shapes its hyperparameters imply.
+            class, or its parameters do not form this kind of network.
         """
         what = f"{path} is not a {cls.__name__} file written by {cls.__name__}.save()"
         try:
@@ -105,19 +136,11 @@ class _SavableModel:
             raise ValueError(f"{what}: it has no {MODEL_FORMAT!r} header")
         if meta.get("class") != cls.__name__:
             raise ValueError(f"{what}: it holds a {meta.get('class')}; use {meta.get('class')}.load()")
-
-        # Building the model draws throwaway weights; keep the caller's random stream untouched.
-        state = np.random.get_state()
+        config = meta.get("config", {})
         try:
-            model = cls(**meta["config"])
-        finally:
-            np.random.set_state(state)
-        expected = {k: v.shape for k, v in model.params.items()}
-        found = {k: v.shape for k, v in arrays.items()}
-        if found != expected:
-            raise ValueError(f"{what}: its parameters {found} do not match {expected}")
-        model.params = arrays
-        return model
+            return cls.from_params(arrays, reg=config["reg"], weight_scale=config["weight_scale"])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"{what}: {e}") from e
 
 
 class TwoLayerNet(_SavableModel):
@@ -147,11 +170,7 @@ class TwoLayerNet(_SavableModel):
     """
 
     def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
-        self.input_dim = _check_dim("input_dim", input_dim)
-        self.hidden_dim = _check_dim("hidden_dim", hidden_dim)
-        self.num_classes = _check_dim("num_classes", num_classes)
-        self.weight_scale = _check_scale("weight_scale", weight_scale)
-        self.reg = _check_scale("reg", reg)
+        self._set_hyperparameters(input_dim, hidden_dim, num_classes, weight_scale, reg)
         self.params = {}
         ############################################################################
         # TODO: Initialize the weights and biases of the two-layer net. Weights    #
@@ -172,9 +191,38 @@ class TwoLayerNet(_SavableModel):
         #                             END OF YOUR CODE                             #
         ############################################################################
 
-    def _config(self):
-        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim, "num_classes": self.num_classes,
-                "weight_scale": self.weight_scale, "reg": self.reg}
+    def _set_hyperparameters(self, input_dim, hidden_dim, num_classes, weight_scale, reg):
+        self.input_dim = _check_dim("input_dim", input_dim)
+        self.hidden_dim = _check_dim("hidden_dim", hidden_dim)
+        self.num_classes = _check_dim("num_classes", num_classes)
+        self.weight_scale = _check_scale("weight_scale", weight_scale)
+        self.reg = _check_scale("reg", reg)
+
+    @classmethod
+    def from_params(cls, params, reg=0.0, weight_scale=1e-3):
+        """Build a net around given parameters, without drawing random weights.
+
+        Parameters
+        ----------
+        params : dict
+            ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,); D, H and C are read from the
+            shapes. The arrays are used as they are (not copied).
+        reg : float
+            L2 regularization strength.
+        weight_scale : float
+            Recorded only (the weights are given).
+
+        Returns
+        -------
+        TwoLayerNet
+        """
+        dims = _layer_dims(params)
+        if len(dims) != 3:
+            raise ValueError(f"a TwoLayerNet has the params W1, b1, W2, b2, got keys {sorted(params)}")
+        model = cls.__new__(cls)
+        model._set_hyperparameters(*dims, weight_scale, reg)
+        model.params = dict(params)
+        return model
 
     def loss(self, X, y=None):
         """Compute the class scores, or the loss and its gradients, for a minibatch.
@@ -281,17 +329,7 @@ class FullyConnectedNet(_SavableModel):
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0, weight_scale=1e-2,
                  dtype=np.float32, seed=None):
-        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__"):
-            raise ValueError(f"hidden_dims must be a list of layer sizes, got {hidden_dims!r}")
-        self.hidden_dims = [_check_dim(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
-        self.input_dim = _check_dim("input_dim", input_dim)
-        self.num_classes = _check_dim("num_classes", num_classes)
-        self.reg = _check_scale("reg", reg)
-        self.weight_scale = _check_scale("weight_scale", weight_scale)
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype!r}")
-        self.dtype = np.dtype(dtype)
-        self.num_layers = 1 + len(self.hidden_dims)
+        self._set_hyperparameters(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
         self.params = {}
         if seed is not None:
             np.random.seed(seed)
@@ -317,9 +355,42 @@ class FullyConnectedNet(_SavableModel):
         for k, v in self.params.items():
             self.params[k] = v.astype(self.dtype)
 
-    def _config(self):
-        return {"hidden_dims": self.hidden_dims, "input_dim": self.input_dim, "num_classes": self.num_classes,
-                "reg": self.reg, "weight_scale": self.weight_scale, "dtype": self.dtype.name}
+    def _set_hyperparameters(self, hidden_dims, input_dim, num_classes, reg, weight_scale, dtype):
+        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__"):
+            raise ValueError(f"hidden_dims must be a list of layer sizes, got {hidden_dims!r}")
+        self.hidden_dims = [_check_dim(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+        self.input_dim = _check_dim("input_dim", input_dim)
+        self.num_classes = _check_dim("num_classes", num_classes)
+        self.reg = _check_scale("reg", reg)
+        self.weight_scale = _check_scale("weight_scale", weight_scale)
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self.num_layers = 1 + len(self.hidden_dims)
+
+    @classmethod
+    def from_params(cls, params, reg=0.0, weight_scale=1e-2):
+        """Build a net around given parameters, without drawing random weights.
+
+        Parameters
+        ----------
+        params : dict
+            ``Wi`` (dims[i-1], dims[i]) and ``bi`` (dims[i],) for i = 1..L; the layer sizes are read
+            from the shapes and the dtype from ``W1`` (the other arrays are cast to it).
+        reg : float
+            L2 regularization strength.
+        weight_scale : float
+            Recorded only (the weights are given).
+
+        Returns
+        -------
+        FullyConnectedNet
+        """
+        dims = _layer_dims(params)
+        model = cls.__new__(cls)
+        model._set_hyperparameters(dims[1:-1], dims[0], dims[-1], reg, weight_scale, np.asarray(params["W1"]).dtype)
+        model.params = {k: np.asarray(v).astype(model.dtype, copy=False) for k, v in params.items()}
+        return model
 
     def loss(self, X, y=None):
         """Compute the class scores, or the loss and its gradients, for a minibatch.
