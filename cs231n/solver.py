@@ -279,7 +279,7 @@ class Solver:
             raise ValueError(f"Unrecognized arguments {extra}")
 
         if isinstance(self.update_rule, str):
-            if not callable(getattr(optim, self.update_rule, None)):
+            if self.update_rule.startswith("_") or not callable(getattr(optim, self.update_rule, None)):
                 raise ValueError(f'Invalid update_rule "{self.update_rule}": not a function in cs231n.optim')
             self.update_rule = getattr(optim, self.update_rule)
         elif not callable(self.update_rule):
@@ -353,8 +353,10 @@ class Solver:
         elif lr is None:
             msg += ". The updates diverged: lower the update rule's step size."
         else:
+            # Suggest a new base rate: the one in use may already be decayed or scheduled.
+            base = lr if self.lr0 is None else self.lr0
             msg += (f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
-                    f"e.g. 10x to optim_config['learning_rate'] = {lr / 10:.3g}.")
+                    f"e.g. 10x: optim_config['learning_rate'] = {base / 10:.3g}.")
         if self.last_checkpoint is not None:
             msg += f" The last good checkpoint is {self.last_checkpoint}."
         raise LossDivergedError(msg, loss=loss, iteration=iteration, learning_rate=lr)
@@ -381,6 +383,8 @@ class Solver:
         """
         batch_size = _positive_int("batch_size", batch_size)
         N = X.shape[0]
+        if N == 0:
+            raise ValueError(f"X holds no examples (shape {X.shape}): there is no accuracy to measure")
         if num_samples is not None and N > num_samples:
             mask = np.random.choice(N, num_samples)
             N = num_samples
@@ -392,8 +396,7 @@ class Solver:
         for i in range(num_batches):
             scores = self.model.loss(X[i * batch_size:(i + 1) * batch_size])
             y_pred.append(np.argmax(scores, axis=1))
-        y_pred = np.hstack(y_pred) if y_pred else np.zeros(0, dtype=int)
-        return float(np.mean(y_pred == y)) if N else 0.0
+        return float(np.mean(np.hstack(y_pred) == y))
 
     def train(self):
         """Run the optimization; afterwards the model holds the best parameters found.
@@ -431,8 +434,9 @@ class Solver:
             epoch_end = (t + 1) % iterations_per_epoch == 0
             if epoch_end:
                 self.epoch += 1
-                for config in self.optim_configs.values():
-                    config["learning_rate"] *= self.lr_decay
+                if self.lr_decay != 1.0:
+                    for config in self.optim_configs.values():
+                        config["learning_rate"] *= self.lr_decay
 
             if t == 0 or t == num_iterations - 1 or epoch_end:
                 train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)

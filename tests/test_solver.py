@@ -158,12 +158,23 @@ def test_check_accuracy_matches_a_count_by_hand_for_any_batch_size(batch_size):
     assert solver.check_accuracy(X, y, num_samples=50, batch_size=batch_size) == expected  # 50 > N: all
 
 
-def test_check_accuracy_on_a_subsample_counts_only_the_sampled_examples():
-    X = np.eye(4)[[0, 0, 0, 0, 0, 0]]
-    y = np.array([0, 0, 0, 1, 1, 1])  # half right, half wrong
+def test_check_accuracy_of_no_examples_raises():
+    X, y = np.zeros((0, 4)), np.zeros(0, dtype=int)
+    solver = Solver(ScoresAreInputs(), {"X_train": X, "y_train": y, "X_val": X, "y_val": y})
+    with pytest.raises(ValueError, match=r"X holds no examples \(shape \(0, 4\)\)"):
+        solver.check_accuracy(X, y)
+
+
+def test_check_accuracy_on_a_subsample_scores_the_examples_np_random_choice_draws():
+    X = np.eye(4)[[0, 0, 0, 0, 0, 0]]  # every prediction is class 0
+    y = np.array([0, 0, 0, 1, 1, 1])
     solver = Solver(ScoresAreInputs(), {"X_train": X, "y_train": y, "X_val": X, "y_val": y}, verbose=False)
+    np.random.seed(3)
     acc = solver.check_accuracy(X, y, num_samples=4)
-    assert acc in (0.0, 0.25, 0.5, 0.75, 1.0)
+    # With seed 3, np.random.choice(6, 4) draws rows [2, 0, 1, 3]: three of them are class 0.
+    np.random.seed(3)
+    assert np.random.choice(6, 4).tolist() == [2, 0, 1, 3]
+    assert acc == 0.75
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,6 +265,33 @@ def test_huge_learning_rate_stops_training_with_a_clear_error_and_keeps_the_last
                      num_epochs=20, resume_from=last, verbose=False)
     assert resumed.epoch == solver.epoch
     assert resumed.loss_history == solver.loss_history[:resumed.iteration]
+
+
+class NaNAfter(SoftmaxClassifier):
+    """A model whose training loss turns NaN from a chosen call on."""
+
+    def __init__(self, nan_from):
+        super().__init__()
+        self.nan_from, self.calls = nan_from, 0
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is not None:
+            self.calls += 1
+            if self.calls >= self.nan_from:
+                return float("nan"), out[1]
+        return out
+
+
+def test_nan_guard_names_the_decayed_rate_in_use_and_suggests_a_lower_base_rate():
+    # 3 updates per epoch; update 8 runs in epoch 3, after two decays: 0.1 * 0.5**2 = 0.025.
+    solver = Solver(NaNAfter(nan_from=8), tiny_data(), optim_config={"learning_rate": 0.1}, lr_decay=0.5,
+                    batch_size=20, num_epochs=5, verbose=False)
+    with pytest.raises(LossDivergedError, match=r"nan at iteration 8 \(epoch 3/5\) with learning_rate 0.025\. "
+                       r".*10x: optim_config\['learning_rate'\] = 0.01\.") as info:
+        solver.train()
+    assert (info.value.iteration, info.value.learning_rate) == (8, 0.025)
+    assert len(solver.loss_history) == 7
 
 
 def test_a_loss_that_is_nan_before_any_update_points_at_the_data():
