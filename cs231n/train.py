@@ -1,0 +1,254 @@
+"""The main job: train a TwoLayerNet with the Solver and write its plots and model.
+
+    python -m cs231n.train                      CIFAR-10 if it is there, else the built-in spiral
+    python -m cs231n.train --dataset spiral     the spiral (seconds, no download)
+    python -m cs231n.train --help               every option
+
+With no arguments it runs offline: on CIFAR-10 when ``datasets/cifar-10-batches-py`` (or
+``$CIFAR10_DIR``) holds the batches, otherwise on the spiral, and it says which. It prints progress
+and the final train/val/test accuracy, trains a linear softmax classifier on the same data for
+comparison, and writes to the output folder (default ``output/``):
+
+- ``curves.png``: loss and train/val accuracy of the two-layer net;
+- ``decision_boundary.png`` and ``decision_boundary_linear.png`` (spiral) or
+  ``first_layer_weights.png`` (CIFAR-10);
+- ``two_layer_net.npz``: the trained net (``TwoLayerNet.load`` reads it back);
+- ``results.json``: dataset, hyperparameters, accuracies and training time.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+from cs231n.data_utils import (
+    GET_DATASETS_COMMAND,
+    CIFAR10NotFoundError,
+    default_cifar10_dir,
+    get_CIFAR10_data,
+    get_spiral_data,
+)
+from cs231n.solver import LossDivergedError, Solver
+from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, plot_training_curves
+
+# Hyperparameters per dataset; every one can be overridden on the command line.
+PRESETS = {
+    "spiral": dict(hidden_size=100, epochs=20, lr=3e-2, reg=1e-4, batch_size=12, lr_decay=1.0,
+                   weight_scale=1e-1, update_rule="adam", dtype="float64", num_training=None, baseline=True),
+    "cifar10": dict(hidden_size=500, epochs=10, lr=3e-4, reg=5e-2, batch_size=200, lr_decay=0.9,
+                    weight_scale=1e-3, update_rule="adam", dtype="float32", num_training=49000, baseline=False),
+}
+SPLITS = ("train", "val", "test")
+
+
+def build_parser():
+    """The command-line options of ``python -m cs231n.train``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    p = argparse.ArgumentParser(
+        prog="python -m cs231n.train",
+        description="Train a two-layer net (affine - relu - affine - softmax) with the Solver and write its "
+                    "curves, plots and model to an output folder.",
+        epilog="Options left out take the dataset's preset: " + "; ".join(
+            f"{name}: " + ", ".join(f"{k}={v}" for k, v in preset.items()) for name, preset in PRESETS.items()))
+    p.add_argument("--dataset", choices=("auto", "spiral", "cifar10"), default="auto",
+                   help="auto (default): cifar10 when its batches are found, else spiral")
+    p.add_argument("--cifar10-dir", type=Path, default=None,
+                   help=f"folder of the CIFAR-10 batches (default: $CIFAR10_DIR or {default_cifar10_dir()})")
+    p.add_argument("--num-training", type=int, help="CIFAR-10 training images (the 1,000 after them stay val)")
+    p.add_argument("--hidden-size", type=int, help="hidden units H")
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--lr", type=float, help="learning rate (optim_config['learning_rate'])")
+    p.add_argument("--reg", type=float, help="L2 regularization strength")
+    p.add_argument("--batch-size", type=int, help="minibatch size")
+    p.add_argument("--lr-decay", type=float, help="learning-rate factor applied after each epoch")
+    p.add_argument("--weight-scale", type=float, help="standard deviation of the initial weights")
+    p.add_argument("--update-rule", choices=("sgd", "sgd_momentum", "rmsprop", "adam"), help="update rule")
+    p.add_argument("--dtype", choices=("float32", "float64"), help="float type of the data and parameters")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
+                   help="also train a linear softmax classifier for comparison (default: on for spiral)")
+    p.add_argument("--output-dir", type=Path, default=Path("output"), help="where to write plots and model")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split, the weights and the minibatches")
+    p.add_argument("--print-every", type=int, default=100, help="print the loss every this many iterations")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    return p
+
+
+def choose_dataset(args):
+    """Pick the dataset named in ``args.dataset``, resolving ``auto``.
+
+    Returns
+    -------
+    name : str
+        "spiral" or "cifar10".
+    note : str
+        One line saying which dataset is used and why.
+    """
+    cifar_dir = args.cifar10_dir or default_cifar10_dir()
+    found = (Path(cifar_dir) / "data_batch_1").is_file()
+    if args.dataset == "spiral":
+        return "spiral", "Dataset: the built-in spiral (--dataset spiral)."
+    if args.dataset == "cifar10":
+        return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir}."
+    if found:
+        return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir} (found there; --dataset spiral for the toy data)."
+    return "spiral", (f"Dataset: the built-in spiral, since CIFAR-10 is not in {cifar_dir}. To train on "
+                      f"CIFAR-10, run `{GET_DATASETS_COMMAND}` and then this command again.")
+
+
+def resolve_settings(args, dataset):
+    """The dataset's preset with every option given on the command line put over it.
+
+    Returns
+    -------
+    settings : dict
+        The keys of ``PRESETS[dataset]``.
+    """
+    settings = dict(PRESETS[dataset])
+    for key in settings:
+        value = getattr(args, key)
+        if value is not None:
+            settings[key] = value
+    for key in ("hidden_size", "epochs", "batch_size"):
+        if settings[key] < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
+    return settings
+
+
+def load_data(dataset, settings, args):
+    """Load the splits as a dict with X_train, y_train, X_val, y_val, X_test, y_test."""
+    dtype = np.dtype(settings["dtype"])
+    if dataset == "spiral":
+        return get_spiral_data(seed=args.seed, dtype=dtype)
+    return get_CIFAR10_data(num_training=settings["num_training"], cifar10_dir=args.cifar10_dir, dtype=dtype)
+
+
+def train_model(model, data, settings, verbose, print_every):
+    """Train ``model`` with a Solver set up from ``settings``; returns the Solver and the seconds taken."""
+    # The nets draw their weights in float64; cast once so float32 runs stay float32 throughout.
+    model.params = {k: v.astype(settings["dtype"]) for k, v in model.params.items()}
+    solver = Solver(model, data, update_rule=settings["update_rule"],
+                    optim_config={"learning_rate": settings["lr"]}, lr_decay=settings["lr_decay"],
+                    batch_size=settings["batch_size"], num_epochs=settings["epochs"],
+                    print_every=print_every, verbose=verbose)
+    tic = time.perf_counter()
+    solver.train()
+    return solver, time.perf_counter() - tic
+
+
+def accuracies(solver, data):
+    """Accuracy on every split, on all of its examples."""
+    return {s: solver.check_accuracy(data[f"X_{s}"], data[f"y_{s}"]) for s in SPLITS}
+
+
+def format_accuracies(name, acc, seconds):
+    return f"{name:<22} " + "  ".join(f"{s} {100 * acc[s]:5.1f}%" for s in SPLITS) + f"   ({seconds:.1f} s)"
+
+
+def run(args, dataset, note, settings):
+    """Train, evaluate and write everything; returns the results written to ``results.json``."""
+
+    def say(*lines):
+        if not args.quiet:
+            print(*lines)
+
+    print(note)
+    np.random.seed(args.seed)
+    data = load_data(dataset, settings, args)
+    input_dim = int(np.prod(data["X_train"].shape[1:]))
+    num_classes = int(max(data["y_train"].max(), data["y_val"].max())) + 1
+    say("Splits: " + ", ".join(f"{s} {data[f'X_{s}'].shape}" for s in SPLITS))
+    say("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+
+    net = TwoLayerNet(input_dim=input_dim, hidden_dim=settings["hidden_size"], num_classes=num_classes,
+                      weight_scale=settings["weight_scale"], reg=settings["reg"])
+    say(f"Training the two-layer net ({input_dim} - {settings['hidden_size']} - {num_classes}):")
+    solver, seconds = train_model(net, data, settings, verbose=not args.quiet, print_every=args.print_every)
+    results = {"dataset": dataset, "settings": settings, "seed": args.seed,
+               "two_layer": {"accuracy": accuracies(solver, data), "seconds": seconds}}
+
+    linear = None
+    if settings["baseline"]:
+        linear = FullyConnectedNet([], input_dim=input_dim, num_classes=num_classes, reg=settings["reg"],
+                                   weight_scale=settings["weight_scale"], dtype=settings["dtype"])
+        say("Training the linear softmax classifier for comparison:")
+        linear_solver, linear_seconds = train_model(linear, data, settings, verbose=False,
+                                                    print_every=args.print_every)
+        results["linear"] = {"accuracy": accuracies(linear_solver, data), "seconds": linear_seconds}
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"Two-layer net on {'CIFAR-10' if dataset == 'cifar10' else 'the spiral'}"
+    written = []
+
+    def save(fig, name):
+        fig.savefig(out / name, dpi=100)
+        written.append(name)
+
+    save(plot_training_curves(solver, title=title), "curves.png")
+    if dataset == "spiral":
+        acc = results["two_layer"]["accuracy"]["val"]
+        save(plot_decision_boundary(net, data["X_train"], data["y_train"],
+                                    title=f"Two-layer net, H={settings['hidden_size']} (val {100 * acc:.1f}%)"),
+             "decision_boundary.png")
+        if linear is not None:
+            acc = results["linear"]["accuracy"]["val"]
+            save(plot_decision_boundary(linear, data["X_train"], data["y_train"],
+                                        title=f"Linear softmax classifier (val {100 * acc:.1f}%)"),
+                 "decision_boundary_linear.png")
+    else:
+        save(plot_first_layer_weights(net.params["W1"], image_shape=data["X_train"].shape[1:]),
+             "first_layer_weights.png")
+    net.save(out / "two_layer_net.npz")
+    written.append("two_layer_net.npz")
+    results["files"] = written + ["results.json"]
+    with open(out / "results.json", "w") as f:
+        json.dump(results, f, indent=2)
+
+    print(format_accuracies("Two-layer net:", results["two_layer"]["accuracy"], seconds))
+    if linear is not None:
+        print(format_accuracies("Linear classifier:", results["linear"]["accuracy"], results["linear"]["seconds"]))
+    print(f"Wrote {', '.join(results['files'])} to {out}/")
+    return results
+
+
+def main(argv=None):
+    """Entry point of ``python -m cs231n.train`` and ``cs231n-train``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when training diverged, 2 when the data is missing (bad options exit with 2
+        through argparse).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    dataset, note = choose_dataset(args)
+    try:
+        settings = resolve_settings(args, dataset)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        run(args, dataset, note, settings)
+    except CIFAR10NotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except LossDivergedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Tests for the main job, cs231n/train.py (python -m cs231n.train)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cs231n.classifiers.fc_net import TwoLayerNet
+from cs231n.data_utils import get_spiral_data
+from cs231n.train import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def two_layer_predict(params, X):
+    """argmax of relu(X W1 + b1) W2 + b2, written out here as an independent reference."""
+    hidden = np.maximum(0, X.reshape(len(X), -1) @ params["W1"] + params["b1"])
+    return np.argmax(hidden @ params["W2"] + params["b2"], axis=1)
+
+
+@pytest.fixture(scope="module")
+def spiral_run(tmp_path_factory):
+    """Run the default spiral job once into a temporary folder; returns (folder, results, exit status)."""
+    out = tmp_path_factory.mktemp("spiral-output")
+    status = main(["--dataset", "spiral", "--output-dir", str(out), "--quiet"])
+    return out, json.loads((out / "results.json").read_text()), status
+
+
+def test_spiral_job_writes_its_plots_model_and_results(spiral_run):
+    out, results, status = spiral_run
+    assert status == 0
+    assert results["dataset"] == "spiral"
+    for name in ("curves.png", "decision_boundary.png", "decision_boundary_linear.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    assert sorted(p.name for p in out.iterdir()) == sorted(results["files"])
+
+
+def test_spiral_job_two_layer_net_clearly_beats_the_linear_classifier(spiral_run):
+    _, results, _ = spiral_run
+    two_layer, linear = results["two_layer"]["accuracy"], results["linear"]["accuracy"]
+    # Three interleaved arms: no straight line gets most points, a two-layer net gets nearly all.
+    assert linear["val"] < 0.75 and linear["train"] < 0.75
+    assert two_layer["val"] > 0.9 and two_layer["test"] > 0.9
+    assert two_layer["val"] > linear["val"] + 0.2
+
+
+def test_spiral_job_saves_the_trained_net_with_the_reported_accuracy(spiral_run):
+    out, results, _ = spiral_run
+    net = TwoLayerNet.load(out / "two_layer_net.npz")
+    assert net.params["W1"].shape == (2, results["settings"]["hidden_size"])
+    data = get_spiral_data(seed=results["seed"])
+    for split in ("train", "val", "test"):
+        accuracy = np.mean(two_layer_predict(net.params, data[f"X_{split}"]) == data[f"y_{split}"])
+        assert accuracy == pytest.approx(results["two_layer"]["accuracy"][split])
+
+
+def test_job_without_arguments_falls_back_to_the_spiral_and_says_how_to_get_cifar10(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "no-cifar-here"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "spiral" in printed and "bash datasets/get_datasets.sh" in printed
+    assert "(Epoch 1 / 1)" in printed  # progress is printed by default
+    assert json.loads((tmp_path / "output" / "results.json").read_text())["dataset"] == "spiral"
+
+
+def test_job_on_cifar10_without_the_data_exits_2_naming_the_command(tmp_path, capsys):
+    status = main(["--dataset", "cifar10", "--cifar10-dir", str(tmp_path), "--output-dir", str(tmp_path / "o")])
+    assert status == 2
+    assert "bash datasets/get_datasets.sh" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--hidden-size", "-3"], ["--dataset", "mnist"]])
+def test_job_rejects_bad_options(option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", "spiral", "--output-dir", str(tmp_path), *option])
+    assert exit_info.value.code == 2
+    assert option[0] in capsys.readouterr().err
+
+
+@pytest.mark.cifar
+def test_job_on_cifar10_writes_first_layer_weights(cifar10_dir, tmp_path):
+    status = main(["--dataset", "cifar10", "--cifar10-dir", str(cifar10_dir), "--num-training", "400",
+                   "--epochs", "1", "--hidden-size", "16", "--output-dir", str(tmp_path), "--quiet"])
+    assert status == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["dataset"] == "cifar10" and "linear" not in results
+    assert (tmp_path / "first_layer_weights.png").read_bytes()[:8] == PNG_MAGIC
+    net = TwoLayerNet.load(tmp_path / "two_layer_net.npz")
+    assert net.params["W1"].shape == (3072, 16) and net.params["W1"].dtype == np.float32
+    assert 0.0 <= results["two_layer"]["accuracy"]["test"] <= 1.0
+
+
+def test_job_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "cs231n.train", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0
+    assert "--dataset {auto,spiral,cifar10}" in done.stdout and "--output-dir" in done.stdout
