@@ -5,6 +5,9 @@ the kit's tests with ``-p kit_probe``. Each report becomes one JSON line in the 
 ``KIT_PROBE_OUT``: the test id, the phase, the outcome and the chain of exceptions (type and
 message) that made it fail. The last line records which ``cs231n`` package the tests imported, so
 the build can prove it tested the kit and not the staff source.
+
+On the instrumented reference copy, every solution region starts with ``kit_probe.reached(name)``;
+the plugin then also records which tests reach which region.
 """
 import json
 import os
@@ -13,6 +16,21 @@ import sys
 import pytest
 
 _OUT = os.environ.get("KIT_PROBE_OUT")
+_current = "<collection>"
+_reached = set()
+
+
+def reached(name):
+    """Record that the running test reached the solution region of the stub ``name``."""
+    _reached.add((_current, name))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _current
+    _current = item.nodeid
+    yield
+    _current = "<between tests>"
 
 
 def _write(record):
@@ -53,5 +71,7 @@ def pytest_collectreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    for nodeid, name in sorted(_reached):
+        _write({"reached": name, "by": nodeid})
     module = sys.modules.get("cs231n")
     _write({"cs231n_file": getattr(module, "__file__", None)})

@@ -261,6 +261,32 @@ def stub_python_source(text, relpath):
     return stubbed
 
 
+def instrument_python_source(text, relpath, call):
+    """Return ``text`` with one line added at the top of every region body, e.g. a probe call.
+
+    The release proof runs the public tests on the reference solution instrumented this way to
+    learn which tests reach which region.
+
+    Parameters
+    ----------
+    text : str
+        The staff source of a ``.py`` file.
+    relpath : str
+        Its path relative to the repository root.
+    call : str
+        A statement with one ``{}`` that receives the stub's name, ``"Class.method in relpath"``.
+
+    Returns
+    -------
+    str
+        The instrumented source (the solution kept).
+    """
+    lines = text.splitlines()
+    for r in reversed(find_regions(text, relpath)):
+        lines.insert(r.start, r.indent + call.format(repr(f"{r.function} in {relpath}")))
+    return "\n".join(lines) + "\n"
+
+
 def code_lines(text):
     """Return the lines of ``text`` that hold code, not only a comment or part of a string.
 

@@ -34,6 +34,7 @@ from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, Ma
     blank_notebook,
     code_lines,
     find_regions,
+    instrument_python_source,
     stub_python_source,
 )
 
@@ -357,49 +358,58 @@ def check_imports(kit_dir, modules=KIT_IMPORTS):
     return found
 
 
-def _probe_records(path):
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tests = [r for r in records if "nodeid" in r]
-    package = [r["cs231n_file"] for r in records if "cs231n_file" in r]
-    return tests, (package[-1] if package else None)
+# The line added at the top of every region in the instrumented reference copy.
+PROBE_CALL = '__import__("kit_probe").reached({})'
 
 
-def _stub_of(exceptions, stubs):
-    """Return the (function, relpath) stub that raised somewhere in an exception chain, or None."""
-    for name, message in exceptions:
-        m = STUB_MESSAGE_RE.search(message)
-        if name == "NotImplementedError" and m and (m["function"], m["relpath"]) in stubs:
-            return m["function"], m["relpath"]
-    return None
+def make_reference(kit_dir, repo_root, stubbed_files, dest):
+    """Copy a kit to ``dest`` with the staff solution, instrumented, back in every stubbed file.
+
+    Parameters
+    ----------
+    kit_dir : Path
+        The student kit.
+    repo_root : Path
+        The staff source the kit was built from.
+    stubbed_files : iterable of str
+        Paths (relative) of the ``.py`` files whose regions were stubbed.
+    dest : Path
+        Folder to create.
+
+    Returns
+    -------
+    Path
+        ``dest``: the kit with the reference solution, each region reporting to ``kit_probe``.
+    """
+    shutil.copytree(kit_dir, dest)
+    for rel in stubbed_files:
+        text = (Path(repo_root) / rel).read_text(encoding="utf-8")
+        (Path(dest) / rel).write_text(instrument_python_source(text, rel, PROBE_CALL), encoding="utf-8")
+    return Path(dest)
 
 
-def check_tests(kit_dir, stubs, cifar_dir=None):
-    """Prove that the kit's public tests fail on exactly the stubbed functions.
-
-    Runs ``python -m pytest`` in a fresh process inside ``kit_dir`` with the ``kit_probe`` plugin.
-    Every failing test must have failed on a stub's NotImplementedError; every stubbed function
-    must make at least one test fail; nothing else may fail; the tests must have imported the
-    kit's own ``cs231n``.
+def run_kit_tests(kit_dir, cifar_dir=None):
+    """Run a kit's tests in a fresh ``python -m pytest`` inside ``kit_dir`` with the ``kit_probe`` plugin.
 
     Parameters
     ----------
     kit_dir : Path
         Root of the kit (its tests are in ``tests/``).
-    stubs : set of (str, str)
-        ``(function, relpath)`` of every stub.
     cifar_dir : Path, optional
         CIFAR-10 batches for the tests that need them (passed as ``CIFAR10_DIR``).
 
     Returns
     -------
-    dict
-        ``passed``, ``failed``, ``skipped`` (lists of test ids) and ``failed_by`` (stub name ->
-        test ids that it failed).
+    tests : dict of str to (str, list)
+        Test id -> (outcome, exception chain of the failing phase as [type, message] pairs).
+    reached : dict of str to set of str
+        Stub name -> ids of the tests that reached its region (instrumented copies only).
 
     Raises
     ------
     ReleaseError
-        When any of the conditions above does not hold.
+        When pytest does not run, a test module fails to collect, or the tests imported a
+        ``cs231n`` from outside ``kit_dir``.
     """
     kit_dir = Path(kit_dir)
     with tempfile.TemporaryDirectory(prefix="kit-probe-") as tmp:
@@ -414,47 +424,110 @@ def check_tests(kit_dir, stubs, cifar_dir=None):
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "kit_probe", "-p", "no:cacheprovider", "tests"]
         proc = subprocess.run(cmd, cwd=kit_dir, env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT,
                               stdin=subprocess.DEVNULL)
-        records, package = _probe_records(out)
-    tail = proc.stdout.strip()[-3000:]
-    broken = [r for r in records if r["when"] == "collect"]
+        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tail = f"{proc.stdout.strip()[-3000:]}\n{proc.stderr.strip()[-2000:]}"
+    broken = [r for r in records if r.get("when") == "collect"]
     if broken:
         lines = []
         for r in broken:
             m = STUB_MESSAGE_RE.search(r["exceptions"][0][1])
             why = f"calls the stub {m['function']} in {m['relpath']} at import time" if m else "does not import"
             lines.append(f"{r['nodeid']}: {why}")
-        raise ReleaseError("kit test modules that fail to collect (a public test must reach student code only "
-                           "inside a test function, so that one missing function fails only its tests):\n  "
+        raise ReleaseError(f"test modules of {kit_dir} that fail to collect (a public test must reach student code "
+                           "only inside a test function, so that one missing function fails only its tests):\n  "
                            + "\n  ".join(lines) + f"\n{tail}")
     if proc.returncode not in (0, 1):
-        raise ReleaseError(f"the kit's tests did not run (pytest exit code {proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
-    if package is None or Path(kit_dir).resolve() not in Path(package).resolve().parents:
-        raise ReleaseError(f"the kit's tests imported cs231n from {package}, not from the kit {kit_dir}")
-    outcome, failed_by, wrong = {}, {}, []
+        raise ReleaseError(f"the tests of {kit_dir} did not run (pytest exit code {proc.returncode}):\n{tail}")
+    package = [r["cs231n_file"] for r in records if "cs231n_file" in r]
+    if not package or package[-1] is None or kit_dir.resolve() not in Path(package[-1]).resolve().parents:
+        raise ReleaseError(f"the tests of {kit_dir} imported cs231n from {package[-1:] or None}, not from the kit")
+    tests, reached = {}, {}
     for r in records:
-        nodeid = r["nodeid"]
-        if r["outcome"] != "failed":
-            outcome.setdefault(nodeid, r["outcome"])
-            continue
-        outcome[nodeid] = "failed"
-        stub = _stub_of(r["exceptions"], stubs)
-        if stub is None:
-            last = r["exceptions"][0] if r["exceptions"] else ["?", "no exception recorded"]
-            wrong.append(f"{nodeid} ({r['when']}): {last[0]}: {last[1][:300]}")
-        else:
-            failed_by.setdefault(stub[0] + " in " + stub[1], set()).add(nodeid)
-    if wrong:
-        raise ReleaseError("kit tests that fail for a reason other than a stub (given code must pass):\n  "
-                           + "\n  ".join(wrong) + f"\n{tail}")
-    untested = sorted(f"{f} in {p}" for f, p in stubs if f"{f} in {p}" not in failed_by)
-    if untested:
-        raise ReleaseError("stubbed functions that no public test notices (every stub must make a test fail): "
-                           + ", ".join(untested))
-    by = {k: [] for k in ("passed", "failed", "skipped", "xfailed")}
-    for nodeid, o in sorted(outcome.items()):
-        by.setdefault(o, []).append(nodeid)
-    by["failed_by"] = {k: sorted(v) for k, v in sorted(failed_by.items())}
-    return by
+        if "reached" in r:
+            reached.setdefault(r["reached"], set()).add(r["by"])
+        elif "nodeid" in r:
+            # One record per phase that ran; the first failing phase decides, else the last one.
+            previous = tests.get(r["nodeid"], ("",))[0]
+            if previous != "failed":
+                tests[r["nodeid"]] = (r["outcome"], r["exceptions"])
+    return tests, reached
+
+
+def _stub_of(exceptions, stubs):
+    """Return the name of the stub that raised somewhere in an exception chain, or None."""
+    for name, message in exceptions:
+        m = STUB_MESSAGE_RE.search(message)
+        if name == "NotImplementedError" and m and (m["function"], m["relpath"]) in stubs:
+            return f"{m['function']} in {m['relpath']}"
+    return None
+
+
+def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
+    """Prove that the kit's public tests fail on exactly the stubbed functions.
+
+    Two fresh pytest runs: on the instrumented reference copy (``make_reference``), which must pass
+    and tells which tests reach which region, and on the kit. Then: every test that fails in the
+    kit failed on a stub's NotImplementedError; no test that reaches no region fails; every test
+    that reaches a region fails (a test that still passes would not notice the missing function);
+    every stubbed function is reached by a test that fails.
+
+    Parameters
+    ----------
+    kit_dir : Path
+        The student kit.
+    reference_dir : Path
+        The same kit with the instrumented reference solution.
+    stubs : set of (str, str)
+        ``(function, relpath)`` of every stub.
+    cifar_dir : Path, optional
+        CIFAR-10 batches for the tests that need them.
+
+    Returns
+    -------
+    dict
+        ``passed``, ``failed``, ``skipped`` (sorted test ids), ``failed_by`` (stub name -> ids of
+        the tests it failed first) and ``reached_by`` (stub name -> number of tests reaching it).
+
+    Raises
+    ------
+    ReleaseError
+        When any of the conditions above does not hold.
+    """
+    # The kit first: a test module that calls a stub at import time is reported by name there.
+    tests, _ = run_kit_tests(kit_dir, cifar_dir)
+    ref_tests, reached = run_kit_tests(reference_dir, cifar_dir)
+    bad_ref = sorted(t for t, (o, _) in ref_tests.items() if o == "failed")
+    if bad_ref:
+        raise ReleaseError("public tests that fail on the reference solution (fix them first):\n  " + "\n  ".join(bad_ref))
+    names = {f"{f} in {rel}" for f, rel in stubs}
+    at_import = sorted(f"{name} (by {by})" for name, tests in reached.items() for by in tests if "::" not in by)
+    if at_import:
+        raise ReleaseError("solution regions run outside any test (at import or collection time): " + ", ".join(at_import))
+    touching = {t for name in names for t in reached.get(name, ())}
+    problems, failed_by = [], {}
+    for test, (outcome, exceptions) in sorted(tests.items()):
+        stub = _stub_of(exceptions, stubs) if outcome == "failed" else None
+        if outcome == "failed" and stub is None:
+            last = exceptions[0] if exceptions else ["?", "no exception recorded"]
+            problems.append(f"{test} fails for a reason other than a stub: {last[0]}: {last[1][:300]}")
+        elif outcome == "failed" and test not in touching:
+            problems.append(f"{test} fails on {stub} although it reaches no solution region with the reference")
+        elif outcome == "failed":
+            failed_by.setdefault(stub, []).append(test)
+        elif outcome == "passed" and test in touching:
+            problems.append(f"{test} passes although it reaches a stubbed region: it does not notice a missing "
+                            "function (does it catch NotImplementedError?)")
+    if problems:
+        raise ReleaseError("the kit's tests do not fail on exactly the stubs:\n  " + "\n  ".join(problems))
+    failing = {t for ts in failed_by.values() for t in ts}
+    unnoticed = sorted(name for name in names if not reached.get(name, set()) & failing)
+    if unnoticed:
+        raise ReleaseError("stubbed functions that no public test reaches and fails on (every stub must make a test "
+                           "fail): " + ", ".join(unnoticed))
+    result = {k: sorted(t for t, (o, _) in tests.items() if o == k) for k in ("passed", "failed", "skipped")}
+    result["failed_by"] = dict(sorted(failed_by.items()))
+    result["reached_by"] = {name: len(reached.get(name, ())) for name in sorted(names)}
+    return result
 
 
 def _cifar_dir(repo_root):
@@ -530,7 +603,8 @@ def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
             for name in EXECUTABLE:
                 (kit / name).chmod(0o755)
             summary["imports"] = check_imports(kit)
-            summary["tests"] = check_tests(kit, stubs, _cifar_dir(repo_root))
+            reference = make_reference(kit, repo_root, staged["stubs"], Path(tmp) / "reference")
+            summary["tests"] = check_tests(kit, reference, stubs, _cifar_dir(repo_root))
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     summary_path = out_dir / "release_summary.json"
     summary_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
@@ -551,8 +625,9 @@ def print_summary(summary, student, kit_zip, autograder_zip):
         t = summary["tests"]
         print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
               f"kit imports ({len(summary['imports'])} modules)")
-        print(f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed (every one on a stub; "
-              f"{len(t['failed_by'])} stubbed functions each fail at least one), {len(t['skipped'])} skipped")
+        print(f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed, {len(t['skipped'])} skipped; every "
+              f"failure is a stub's, and each of the {len(t['reached_by'])} stubbed functions fails a test that "
+              "reaches it")
     print(f"done in {summary['seconds']} s")
 
 

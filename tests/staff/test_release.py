@@ -340,38 +340,83 @@ def test_zip_is_reproducible_and_holds_the_kit_under_one_folder(mini, tmp_path):
     assert mode & 0o111
 
 
-def test_proof_accepts_tests_that_fail_only_on_stubs(mini, tmp_path):
-    staged = release.stage(mini, tmp_path / "kit")
+def stage_with_reference(repo, tmp_path):
+    """Stage ``repo`` into tmp_path/kit and its instrumented reference; return (kit, reference, stubs)."""
+    staged = release.stage(repo, tmp_path / "kit")
+    reference = release.make_reference(tmp_path / "kit", repo, staged["stubs"], tmp_path / "reference")
     stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
-    result = release.check_tests(tmp_path / "kit", stubs)
+    return tmp_path / "kit", reference, stubs
+
+
+def test_proof_accepts_tests_that_fail_only_on_stubs(mini, tmp_path):
+    kit, reference, stubs = stage_with_reference(mini, tmp_path)
+    result = release.check_tests(kit, reference, stubs)
     assert result["passed"] == ["tests/test_layers.py::test_affine_forward_rejects_a_vector",
                                 "tests/test_layers.py::test_given_double"]
     assert result["failed_by"] == {
         "Net.loss in cs231n/layers.py": ["tests/test_layers.py::test_net_loss_scores"],
         "affine_forward in cs231n/layers.py": ["tests/test_layers.py::test_affine_forward_values"],
     }
-    assert release.check_imports(tmp_path / "kit", ("cs231n.layers",))["cs231n.layers"].startswith(
-        str((tmp_path / "kit").resolve()))
+    # The ValueError test stops before the region, so only one test reaches each stub.
+    assert result["reached_by"] == {"Net.loss in cs231n/layers.py": 1, "affine_forward in cs231n/layers.py": 1}
+    assert release.check_imports(kit, ("cs231n.layers",))["cs231n.layers"].startswith(str(kit.resolve()))
+
+
+def test_reference_copy_keeps_the_solution_and_reports_each_region(mini, tmp_path):
+    _, reference, _ = stage_with_reference(mini, tmp_path)
+    text = (reference / "cs231n" / "layers.py").read_text()
+    assert "out = flat_input_rows @ w + b" in text and "NotImplementedError" not in text
+    assert text.count('__import__("kit_probe").reached(') == 3
+    assert "    __import__(\"kit_probe\").reached('affine_forward in cs231n/layers.py')\n" in text
+
+
+SWALLOW = """
+
+def test_swallows_the_stub():
+    try:
+        Net().loss(np.ones((1, 1)))
+    except NotImplementedError:
+        pass
+"""
+MASKED = """
+
+def test_turns_the_stub_into_another_error():
+    try:
+        out = Net().loss(np.ones((1, 1)))
+    except NotImplementedError:
+        out = None
+    assert out is not None
+"""
+BROKEN = """
+
+def test_given_code_broken():
+    assert given_double(2) == 5
+"""
 
 
 @pytest.mark.parametrize("extra_test, message", [
-    ("\n\ndef test_given_code_broken():\n    assert given_double(2) == 5\n", "fail for a reason other than a stub"),
-    ("\n\ndef test_swallows_the_stub():\n    try:\n        Net().loss(np.ones((1, 1)))\n"
-     "    except NotImplementedError:\n        pass\n    assert False\n", "fail for a reason other than a stub"),
+    (SWALLOW, "test_swallows_the_stub passes although it reaches a stubbed region"),
+    (MASKED, "test_turns_the_stub_into_another_error fails for a reason other than a stub: AssertionError"),
+    (BROKEN, "fail on the reference solution.*test_given_code_broken"),
 ])
-def test_proof_refuses_a_failure_that_is_not_a_stub(mini, tmp_path, extra_test, message):
-    make_mini_repo(tmp_path / "other", LAYER, extra_test)
-    staged = release.stage(tmp_path / "other", tmp_path / "kit")
-    stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
-    with pytest.raises(release.ReleaseError, match=message):
-        release.check_tests(tmp_path / "kit", stubs)
+def test_proof_refuses_tests_that_do_not_fail_exactly_on_stubs(mini, tmp_path, extra_test, message):
+    repo = make_mini_repo(tmp_path / "other", LAYER, extra_test)
+    kit, reference, stubs = stage_with_reference(repo, tmp_path)
+    with pytest.raises(release.ReleaseError, match=re.compile(message, re.S)):
+        release.check_tests(kit, reference, stubs)
 
 
 def test_proof_refuses_a_stub_that_no_test_notices(mini, tmp_path):
-    staged = release.stage(mini, tmp_path / "kit")
-    stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs} | {("unseen", "cs231n/layers.py")}
-    with pytest.raises(release.ReleaseError, match="no public test notices.*unseen in cs231n/layers.py"):
-        release.check_tests(tmp_path / "kit", stubs)
+    kit, reference, stubs = stage_with_reference(mini, tmp_path)
+    with pytest.raises(release.ReleaseError, match="no public test reaches and fails on.*unseen in cs231n/layers.py"):
+        release.check_tests(kit, reference, stubs | {("unseen", "cs231n/layers.py")})
+
+
+def test_proof_refuses_a_test_module_that_calls_a_stub_at_import(mini, tmp_path):
+    repo = make_mini_repo(tmp_path / "other", LAYER, "\n\nSCORES = Net().loss(np.ones((1, 1)))\n")
+    kit, reference, stubs = stage_with_reference(repo, tmp_path)
+    with pytest.raises(release.ReleaseError, match="calls the stub Net.loss in cs231n/layers.py at import time"):
+        release.check_tests(kit, reference, stubs)
 
 
 def test_student_files_match_staff_readme():
