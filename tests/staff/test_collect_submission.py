@@ -191,11 +191,14 @@ def test_unknown_python_is_refused_with_a_clear_message(kit):
 
 def test_required_files_are_the_student_owned_files_of_staff_readme():
     import collect_submission_check as check
+    from staff import release
 
     readme = (REPO / "staff" / "README.md").read_text()
     section = readme.split("## Student-owned files", 1)[1].split("\n## ", 1)[0]
     assert set(re.findall(r"^- `([^`]+)`", section, re.M)) == STUDENT_FILES
     assert set(check.REQUIRED_FILES) == STUDENT_FILES
+    # The release build and the autograder take the same files from a submission.
+    assert set(release.STUDENT_FILES) == STUDENT_FILES
     script = subprocess.run([sys.executable, str(REPO / "collect_submission_check.py"), "notebooks"],
                             capture_output=True, text=True, check=True)
     assert sorted(script.stdout.split()) == NOTEBOOKS
