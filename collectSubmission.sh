@@ -36,6 +36,9 @@ fail() {
   exit 1
 }
 
+if [ ! -f collect_submission_check.py ]; then
+  fail "collect_submission_check.py is missing beside collectSubmission.sh; restore it from the kit."
+fi
 echo "Checking the submission..."
 "$PYTHON" collect_submission_check.py check || fail "Fix the problems above, then run 'bash collectSubmission.sh' again."
 
