@@ -168,6 +168,17 @@ def _format_seconds(seconds):
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _timing(tic, done, remaining):
+    """``"m:ss elapsed, ETA m:ss"`` since ``tic`` after ``done`` updates, with ``remaining`` to go.
+
+    The ETA is left out after a single update, which is dominated by the first accuracy check.
+    """
+    elapsed = time.perf_counter() - tic
+    if done < 2:
+        return f"{_format_seconds(elapsed)} elapsed"
+    return f"{_format_seconds(elapsed)} elapsed, ETA {_format_seconds(elapsed / done * remaining)}"
+
+
 def _positive_int(name, value, allow_zero=False):
     """Return ``value`` if it is an int > 0 (or >= 0), else raise ValueError naming ``name``."""
     low = 0 if allow_zero else 1
@@ -421,15 +432,12 @@ class Solver:
             self.iteration = t + 1
 
             if self.verbose and t % self.print_every == 0:
-                elapsed = time.perf_counter() - tic
-                eta = elapsed / (t + 1 - first_t) * (num_iterations - t - 1)
                 lr = self._learning_rate()
                 lr_text = "n/a" if lr is None else f"{lr:.3g}"
                 loss = self.loss_history[-1]
                 loss_text = f"{loss:f}" if abs(loss) < 1e6 else f"{loss:.6e}"
                 print(f"(Iteration {t + 1} / {num_iterations}) loss: {loss_text} "
-                      f"| lr {lr_text} | {_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}",
-                      flush=True)
+                      f"| lr {lr_text} | {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}", flush=True)
 
             epoch_end = (t + 1) % iterations_per_epoch == 0
             if epoch_end:
@@ -450,11 +458,9 @@ class Solver:
                 self._save_checkpoint()
 
                 if self.verbose:
-                    elapsed = time.perf_counter() - tic
-                    eta = elapsed / (t + 1 - first_t) * (num_iterations - t - 1)
                     print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
                           f"val_acc: {val_acc:f} (best {self.best_val_acc:f}) "
-                          f"| {_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}", flush=True)
+                          f"| {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}", flush=True)
 
         if self.best_params:
             self.model.params = self.best_params

@@ -423,9 +423,12 @@ def test_progress_shows_iterations_loss_lr_accuracies_elapsed_time_and_eta(capsy
     # 12 updates printed every 5: updates 1, 6 and 11.
     assert [line.split(")")[0] for line in iteration_lines] == ["(Iteration 1 / 12", "(Iteration 6 / 12",
                                                                 "(Iteration 11 / 12"]
-    assert all("loss: " in line and "lr 0.01" in line and "elapsed, ETA" in line for line in iteration_lines)
+    assert all("loss: " in line and "lr 0.01" in line and "elapsed" in line for line in iteration_lines)
     assert [line.split(")")[0] for line in epoch_lines] == [f"(Epoch {e} / 3" for e in range(4)]
-    assert all("train acc" in line and "val_acc" in line and "ETA" in line for line in epoch_lines)
+    assert all("train acc" in line and "val_acc" in line for line in epoch_lines)
+    # An ETA once more than one update has been timed.
+    assert "ETA" not in iteration_lines[0] and "ETA" not in epoch_lines[0]
+    assert all("elapsed, ETA " in line for line in iteration_lines[1:] + epoch_lines[1:])
 
 
 def test_verbose_false_prints_nothing(capsys):
