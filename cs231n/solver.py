@@ -463,7 +463,8 @@ class Solver:
                           f"| {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}", flush=True)
 
         if self.best_params:
-            self.model.params = self.best_params
+            # Copies, so that training the model further never alters best_params.
+            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
 
     def _save_checkpoint(self):
         """Write the whole training state to ``{checkpoint_name}_epoch_{epoch}.npz`` atomically."""

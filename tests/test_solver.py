@@ -140,6 +140,14 @@ def test_model_ends_with_the_parameters_of_the_best_validation_accuracy():
     assert correct / len(data["y_val"]) == solver.best_val_acc
 
 
+def test_changing_the_trained_model_in_place_leaves_best_params_alone():
+    solver = Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=2, verbose=False)
+    solver.train()
+    best_W = solver.best_params["W"].copy()
+    solver.model.params["W"] += 1.0  # e.g. an update rule that works in place, in a later run
+    np.testing.assert_array_equal(solver.best_params["W"], best_W)
+
+
 class ScoresAreInputs:
     """A model whose scores are its inputs, so its predictions are known in advance."""
     params = {}
