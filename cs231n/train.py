@@ -36,9 +36,9 @@ from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, p
 
 # Hyperparameters per dataset; every one can be overridden on the command line.
 PRESETS = {
-    "spiral": dict(hidden_size=100, epochs=20, lr=3e-2, reg=1e-4, batch_size=12, lr_decay=1.0,
+    "spiral": dict(hidden_size=100, epochs=20, lr=3e-2, reg=1e-4, batch_size=12, lr_decay=1.0, lr_schedule=None,
                    weight_scale=1e-1, update_rule="adam", dtype="float64", num_training=None, baseline=True),
-    "cifar10": dict(hidden_size=500, epochs=10, lr=3e-4, reg=5e-2, batch_size=200, lr_decay=0.9,
+    "cifar10": dict(hidden_size=500, epochs=10, lr=3e-4, reg=5e-2, batch_size=200, lr_decay=0.9, lr_schedule=None,
                     weight_scale=1e-3, update_rule="adam", dtype="float32", num_training=49000, baseline=False),
 }
 SPLITS = ("train", "val", "test")
@@ -68,6 +68,8 @@ def build_parser():
     p.add_argument("--reg", type=float, help="L2 regularization strength")
     p.add_argument("--batch-size", type=int, help="minibatch size")
     p.add_argument("--lr-decay", type=float, help="learning-rate factor applied after each epoch")
+    p.add_argument("--lr-schedule", choices=("step", "cosine", "linear", "inv_sqrt"),
+                   help="learning-rate schedule over all updates (sets --lr-decay to 1)")
     p.add_argument("--weight-scale", type=float, help="standard deviation of the initial weights")
     p.add_argument("--update-rule", choices=("sgd", "sgd_momentum", "rmsprop", "adam"), help="update rule")
     p.add_argument("--dtype", choices=("float32", "float64"), help="float type of the data and parameters")
@@ -115,6 +117,10 @@ def resolve_settings(args, dataset):
         value = getattr(args, key)
         if value is not None:
             settings[key] = value
+    if args.lr_schedule is not None and args.lr_decay is None:
+        settings["lr_decay"] = 1.0  # the Solver takes a schedule or a per-epoch decay, not both
+    if settings["lr_schedule"] is not None and settings["lr_decay"] != 1.0:
+        raise ValueError(f"--lr-schedule {settings['lr_schedule']} replaces --lr-decay; give one, not both")
     for key in ("hidden_size", "epochs", "batch_size"):
         if settings[key] < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
@@ -135,6 +141,7 @@ def train_model(model, data, settings, verbose, print_every):
     model.params = {k: v.astype(settings["dtype"]) for k, v in model.params.items()}
     solver = Solver(model, data, update_rule=settings["update_rule"],
                     optim_config={"learning_rate": settings["lr"]}, lr_decay=settings["lr_decay"],
+                    lr_schedule=settings["lr_schedule"],
                     batch_size=settings["batch_size"], num_epochs=settings["epochs"],
                     print_every=print_every, verbose=verbose)
     tic = time.perf_counter()

@@ -72,7 +72,8 @@ def test_job_on_cifar10_without_the_data_exits_2_naming_the_command(tmp_path, ca
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("option", [["--epochs", "0"], ["--hidden-size", "-3"], ["--dataset", "mnist"]])
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--hidden-size", "-3"], ["--dataset", "mnist"],
+                                    ["--lr-schedule", "cosine", "--lr-decay", "0.9"]])
 def test_job_rejects_bad_options(option, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--dataset", "spiral", "--output-dir", str(tmp_path), *option])
