@@ -167,6 +167,10 @@ class TwoLayerNet(_SavableModel):
         ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,).
     reg : float
         L2 regularization strength.
+    input_dim, hidden_dim, num_classes : int
+        D, H and C.
+    weight_scale : float
+        The standard deviation the weights were drawn with.
     """
 
     def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
@@ -192,6 +196,7 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
 
     def _set_hyperparameters(self, input_dim, hidden_dim, num_classes, weight_scale, reg):
+        """Check the hyperparameters and store them as attributes (shared by __init__ and from_params)."""
         self.input_dim = _check_dim("input_dim", input_dim)
         self.hidden_dim = _check_dim("hidden_dim", hidden_dim)
         self.num_classes = _check_dim("num_classes", num_classes)
@@ -325,6 +330,12 @@ class FullyConnectedNet(_SavableModel):
         L2 regularization strength.
     dtype : numpy dtype
         The dtype of the parameters.
+    input_dim, num_classes : int
+        D and C.
+    hidden_dims : list of int
+        The sizes of the hidden layers.
+    weight_scale : float
+        The standard deviation the weights were drawn with.
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0, weight_scale=1e-2,
@@ -356,6 +367,7 @@ class FullyConnectedNet(_SavableModel):
             self.params[k] = v.astype(self.dtype)
 
     def _set_hyperparameters(self, hidden_dims, input_dim, num_classes, reg, weight_scale, dtype):
+        """Check the hyperparameters and store them as attributes (shared by __init__ and from_params)."""
         if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__"):
             raise ValueError(f"hidden_dims must be a list of layer sizes, got {hidden_dims!r}")
         self.hidden_dims = [_check_dim(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
