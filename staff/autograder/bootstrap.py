@@ -178,8 +178,8 @@ def read_frame(fd):
 # The launcher (runs as a script; trusted; never runs student code itself)
 # ----------------------------------------------------------------------------------------------
 
-# Modules that student code or the given files may import lazily: after the chroot nothing more
-# can be read from the Python installation, so they are loaded before the first fork.
+# Modules that student code may import: after the chroot nothing more can be read from the Python
+# installation, so they are loaded before the first fork.
 PRELOAD = (
     "abc", "array", "bisect", "builtins", "cmath", "codecs", "collections", "collections.abc",
     "contextlib", "copy", "dataclasses", "decimal", "enum", "fractions", "functools", "heapq",
@@ -190,42 +190,15 @@ PRELOAD = (
 )
 
 
-def _preload(sandbox):
-    """Import PRELOAD and every absolute, non-``cs231n`` import found in the sandbox's given files.
-
-    Only the instructor's given files (those without a solution region) are scanned; the student's
-    files are never read here, so nothing they name is imported as root.
-    """
-    import ast
+def _preload(modules):
+    """Import PRELOAD and ``modules``; a name that is not a module (``from m import f``) is skipped."""
     import importlib
 
-    names = set(PRELOAD)
-    for root, _, files in os.walk(os.path.join(sandbox, "cs231n")):
-        for f in files:
-            path = os.path.join(root, f)
-            if not f.endswith(".py") or os.path.join(root, f) in _STUDENT_PATHS:
-                continue
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    tree = ast.parse(fh.read())
-            except (OSError, SyntaxError, ValueError):
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names.update(a.name for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names.add(node.module)
-                    names.update(f"{node.module}.{a.name}" for a in node.names)
-    for name in sorted(names):
-        if name.split(".")[0] == "cs231n":
-            continue
+    for name in (*PRELOAD, *modules):
         try:
             importlib.import_module(name)
-        except Exception:  # "from m import function" names no module: nothing to load
+        except Exception:
             pass
-
-
-_STUDENT_PATHS = set()
 
 
 def _run_child(request, sandbox, uid, gid, result_fd):
@@ -278,8 +251,22 @@ def _run_child(request, sandbox, uid, gid, result_fd):
     os._exit(0)
 
 
-def _wait(pid, result_fd, timeout):
+def _kill(pid, reaped=False):
+    """SIGKILL the child's process group, and the child itself unless it was already reaped."""
+    import signal
+
+    for kill in (os.killpg,) if reaped else (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _wait(pid, result_fd, timeout, request_fd):
     """Collect a child's result frame; kill its process group at the deadline.
+
+    The grader sends nothing while it waits for an answer, so ``request_fd`` turning readable
+    means the grader is gone (EOF): the child is killed and the launcher exits.
 
     Returns
     -------
@@ -290,7 +277,6 @@ def _wait(pid, result_fd, timeout):
     data : bytes
     """
     import select
-    import signal
 
     deadline = time.monotonic() + timeout
     buf = bytearray()
@@ -300,7 +286,10 @@ def _wait(pid, result_fd, timeout):
         if left <= 0:
             status = "timeout"
             break
-        ready, _, _ = select.select([result_fd], [], [], min(left, 0.05))
+        ready, _, _ = select.select([result_fd, request_fd], [], [], min(left, 0.05))
+        if request_fd in ready:
+            _kill(pid)
+            os._exit(0)
         if ready:
             chunk = os.read(result_fd, 1 << 20)
             if not chunk:
@@ -319,10 +308,7 @@ def _wait(pid, result_fd, timeout):
                     break
                 buf += chunk
             break
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    _kill(pid, reaped=code is not None)
     if code is None:
         try:
             code = os.waitpid(pid, 0)[1]
@@ -339,12 +325,15 @@ def _wait(pid, result_fd, timeout):
 
 
 def main(argv):
-    """Serve requests: ``bootstrap.py SANDBOX UID GID [STUDENT_FILE ...]`` (UID/GID ``-`` for no drop)."""
+    """Serve requests: ``bootstrap.py SANDBOX UID GID [MODULE ...]`` (UID/GID ``-`` for no drop).
+
+    MODULEs are imported before the first fork, besides PRELOAD: the grader lists the third-party
+    and standard modules that the instructor's code imports.
+    """
     sandbox, uid, gid = argv[0], argv[1], argv[2]
     uid = None if uid == "-" else int(uid)
     gid = None if gid == "-" else int(gid)
-    _STUDENT_PATHS.update(os.path.join(sandbox, p) for p in argv[3:])
-    _preload(sandbox)
+    _preload(argv[3:])
     req_fd, resp_fd = sys.stdin.fileno(), sys.stdout.fileno()
     write_frame(resp_fd, json.dumps({"status": "ready"}).encode())
     while True:
@@ -365,9 +354,13 @@ def main(argv):
                 _run_child(request, sandbox, uid, gid, w)
             finally:
                 os._exit(112)
+        try:
+            os.setpgid(pid, pid)  # also here, so a kill right after the fork reaches the group
+        except OSError:
+            pass
         os.close(w)
         try:
-            status, code, data = _wait(pid, r, timeout)
+            status, code, data = _wait(pid, r, timeout, req_fd)
         finally:
             os.close(r)
         header = {"status": status, "wait_status": code, "seconds": time.monotonic() - start}

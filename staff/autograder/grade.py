@@ -18,7 +18,7 @@ import pytest
 
 from .results import GradescopePlugin, crash_results, write_results
 from .runner import DEFAULT_TIMEOUT, StudentRunner
-from .sandbox import build_sandbox
+from .sandbox import build_sandbox, preload_modules
 
 GRADER_DIR = Path(__file__).resolve().parent
 TESTS_DIR = GRADER_DIR / "tests"
@@ -92,8 +92,9 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
         if not submission.exists():
             raise FileNotFoundError(f"submission {submission} does not exist")
         private = Path(tempfile.mkdtemp(prefix="cs231n-grader-"))
-        sandbox, owned, notes = build_sandbox(instructor_root(), submission)
-        runner = StudentRunner(sandbox, owned, timeout=timeout, private_dir=private).start()
+        sandbox, _, notes = build_sandbox(instructor_root(), submission)
+        runner = StudentRunner(sandbox, preload_modules(instructor_root()), timeout=timeout,
+                               private_dir=private).start()
         if not runner.isolated:
             notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)

@@ -98,8 +98,9 @@ class GradescopePlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-MAX_OUTPUT:]}")
 
-    def pytest_collection_modifyitems(self, session, config, items):
-        for item in items:
+    def pytest_collection_finish(self, session):
+        # session.items is final here: after any -k deselection and reordering.
+        for item in session.items:
             points = _marker_value(item, "points", None)
             function = _marker_value(item, "student_function", None)
             visibility = _marker_value(item, "visibility", "visible")
@@ -113,6 +114,9 @@ class GradescopePlugin:
                 "function": function, "name": f"{function}: {doc}{label}", "max_score": float(points),
                 "visibility": visibility, "passed": None, "output": "",
             }
+        # From now on a results file exists, even if the whole run is killed during the first test.
+        write_results(self.results_path, self.results())
+
 
     def pytest_runtest_logreport(self, report):
         test = self.tests.get(report.nodeid)

@@ -50,19 +50,19 @@ class StudentRunner:
     ----------
     sandbox : Path
         Directory holding the ``cs231n`` package to import (instructor copy + student files).
-    student_files : list of str
-        Paths of the student-owned files relative to ``sandbox`` (never imported by the launcher).
+    preload : list of str
+        Modules the launcher imports before running any student code (see ``sandbox.preload_modules``).
     timeout : float
         Seconds each call may take before its process group is killed.
     private_dir : Path
         A directory only the grader can read (matplotlib's cache and the launcher's log go there).
     """
 
-    def __init__(self, sandbox, student_files, timeout=DEFAULT_TIMEOUT, private_dir=None):
+    def __init__(self, sandbox, preload=(), timeout=DEFAULT_TIMEOUT, private_dir=None):
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.sandbox = Path(sandbox)
-        self.student_files = list(student_files)
+        self.preload = list(preload)
         self.timeout = float(timeout)
         self.private_dir = Path(private_dir) if private_dir is not None else None
         self.uid, self.gid = drop_ids()
@@ -81,7 +81,7 @@ class StudentRunner:
             env["MPLCONFIGDIR"] = str(self.private_dir / "mpl")
             log = open(self.private_dir / "launcher.log", "ab")
         ids = ["-", "-"] if self.uid is None else [str(self.uid), str(self.gid)]
-        cmd = [sys.executable, "-I", bootstrap.__file__, str(self.sandbox), *ids, *self.student_files]
+        cmd = [sys.executable, "-I", bootstrap.__file__, str(self.sandbox), *ids, *self.preload]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                          env=env, cwd=str(self.sandbox), start_new_session=True)

@@ -5,6 +5,7 @@ their ``cs231n/...`` path (under any leading folder) or by file name at the subm
 other file it holds (its own tests, a patched ``gradient_check.py``, notebooks, symlinks) is ignored.
 Every given file comes from the instructor copy.
 """
+import ast
 import os
 import shutil
 import stat
@@ -42,6 +43,70 @@ def student_owned_files(instructor_root):
         if any(line.strip() == START for line in path.read_text(encoding="utf-8").splitlines()):
             owned.append(path.relative_to(instructor_root).as_posix())
     return owned
+
+
+def _module_file(root, dotted):
+    """Return the path (relative to ``root``) of the module ``dotted``, or None."""
+    base = dotted.replace(".", "/")
+    for rel in (f"{base}.py", f"{base}/__init__.py"):
+        if (Path(root) / rel).is_file():
+            return rel
+    return None
+
+
+def _eager_imports(tree):
+    """Yield the import statements that run when the module is imported (not those inside functions)."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def preload_modules(instructor_root):
+    """List the modules outside the package that grading can import through the instructor's code.
+
+    Starting from the student-owned files and the package's ``__init__.py`` files (the instructor's
+    versions: their imports are given code), follow the imports inside the package and collect every
+    absolute import that leads outside it, e.g. ``numpy`` or ``json``. Imports inside functions (a
+    drawing helper's matplotlib) are left out: grading never calls those functions.
+
+    Parameters
+    ----------
+    instructor_root : Path
+        Directory holding the instructor's ``cs231n`` package.
+
+    Returns
+    -------
+    modules : list of str
+        Sorted dotted names (some may name a function, ``from m import f``; the importer skips those).
+    """
+    root = Path(instructor_root)
+    todo = student_owned_files(root) + [p.relative_to(root).as_posix() for p in (root / PACKAGE).rglob("__init__.py")]
+    seen, names = set(), set()
+    while todo:
+        rel = todo.pop()
+        if rel is None or rel in seen:
+            continue
+        seen.add(rel)
+        module = rel[:-3].replace("/", ".")
+        package = module[: -len(".__init__")] if module.endswith(".__init__") else module.rsplit(".", 1)[0]
+        for node in _eager_imports(ast.parse((root / rel).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1]) if node.level else ""
+                target = ".".join(p for p in (base, node.module) if p)
+                targets = [target] + [f"{target}.{a.name}" for a in node.names if a.name != "*"]
+            for target in targets:
+                if target.split(".")[0] == PACKAGE:
+                    todo.append(_module_file(root, target))
+                else:
+                    names.add(target)
+    return sorted(names)
 
 
 def _submission_entries(submission):
