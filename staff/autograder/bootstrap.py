@@ -201,9 +201,10 @@ def _preload(modules):
             pass
 
 
-def _run_child(request, sandbox, uid, gid, result_fd):
+def _run_child(request, sandbox, uid, gid, result_fd, timeout):
     """Body of the forked child: isolate, import, run one request, write the encoded result."""
     import importlib
+    import math
     import resource
 
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -213,8 +214,13 @@ def _run_child(request, sandbox, uid, gid, result_fd):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # Student code has no reason to write files; a write beyond 0 bytes kills it (SIGXFSZ).
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    # A process that escapes the killed process group (setsid) still dies after this much CPU time.
+    cpu = math.ceil(timeout) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     root = sandbox
     if uid is not None:
+        # No fork bombs: the limit counts the processes of the unprivileged user.
+        resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
         os.chroot(sandbox)
         root = "/"
         os.chdir("/")
@@ -351,7 +357,7 @@ def main(argv):
                 os.close(r)
                 os.close(req_fd)
                 os.close(resp_fd)
-                _run_child(request, sandbox, uid, gid, w)
+                _run_child(request, sandbox, uid, gid, w, timeout)
             finally:
                 os._exit(112)
         try:

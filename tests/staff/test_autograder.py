@@ -273,8 +273,10 @@ def test_attack_gains_nothing(tmp_path, reference, attack):
         assert all("did not finish within 2 s" in t["output"] for t in results["tests"] if t["tags"][0] == "affine_forward")
 
 
-def test_exit_at_import_scores_zero_for_the_module_and_nothing_else(tmp_path):
-    sub = make_submission(tmp_path / "sub", append={LAYERS: "import os\nos._exit(0)\n"})
+@pytest.mark.parametrize("exit_code", ["import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n"],
+                         ids=["os_exit", "sys_exit"])
+def test_exit_at_import_scores_zero_for_the_module_and_nothing_else(tmp_path, exit_code):
+    sub = make_submission(tmp_path / "sub", append={LAYERS: exit_code})
     results = run_grader(sub, tmp_path / "r" / "results.json", "-k", "test_layers or test_optim")
     got, full = per_function(results), per_function(results, "max_score")
     assert {f for f, p in got.items() if p == 0} == LAYER_FUNCTIONS
@@ -335,7 +337,8 @@ def test_grading_tests_that_fail_to_collect_give_results_that_say_so(tmp_path):
     assert results["score"] == 0 and "could not be collected" in results["output"]
 
 
-def test_results_are_written_as_tests_finish_so_a_killed_run_keeps_them(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "terminated"])
+def test_results_are_written_as_tests_finish_so_a_stopped_run_keeps_them(tmp_path, stop):
     loop = "def softmax_loss(x, y):\n    while True:\n        pass\n"
     sub = make_submission(tmp_path / "sub", append={LAYERS: loop})
     results_path = tmp_path / "r" / "results.json"
@@ -350,10 +353,13 @@ def test_results_are_written_as_tests_finish_so_a_killed_run_keeps_them(tmp_path
             time.sleep(0.2)
             if results_path.is_file():
                 passed = sum(t["status"] == "passed" for t in json.loads(results_path.read_text())["tests"])
+        # Like Gradescope's overall timeout: SIGTERM, or the whole run killed without warning.
+        os.killpg(proc.pid, stop)
+        proc.wait(timeout=60)
     finally:
-        # Like Gradescope's overall timeout: the grader is killed without warning.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     results = json.loads(results_path.read_text())
     validate_results(results)
     by_status = {}
@@ -361,6 +367,9 @@ def test_results_are_written_as_tests_finish_so_a_killed_run_keeps_them(tmp_path
         by_status.setdefault(t["tags"][0], set()).add(t["status"])
     assert by_status["softmax_loss"] == {"failed"} and by_status["affine_forward"] == {"passed"}
     assert results["score"] > 0
+    if stop == signal.SIGTERM:
+        # A terminated grader finishes its results file: the tests it never ran say so.
+        assert all("did not run to the end" in t["output"] for t in results["tests"] if t["tags"][0] == "softmax_loss")
 
 
 def test_batch_grading_writes_one_csv_row_per_submission(tmp_path, reference):

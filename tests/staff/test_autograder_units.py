@@ -97,6 +97,15 @@ def test_read_submission_ignores_symlinks(tmp_path):
     assert files == {} and any("not a regular file" in n for n in notes)
 
 
+def test_read_submission_ignores_symlinks_stored_in_a_zip(tmp_path):
+    link = zipfile.ZipInfo("cs231n/layers.py")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(tmp_path / "sub.zip", "w") as zf:
+        zf.writestr(link, str(REPO_ROOT / "cs231n" / "layers.py"))
+    files, notes = read_submission(tmp_path / "sub.zip", ["cs231n/layers.py"])
+    assert files == {} and any("not a regular file" in n for n in notes)
+
+
 def test_sandbox_takes_student_files_from_submission_and_the_rest_from_the_instructor(tmp_path):
     sub = _write_zip(tmp_path / "sub.zip", {"layers.py": "# student layers\n",
                                             "cs231n/layer_utils.py": "# forged support file\n"})
