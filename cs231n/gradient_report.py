@@ -39,6 +39,7 @@ from .gradient_check import check_gradient, check_layer, check_model
 
 # The student-owned .py files (staff/README.md lists them); only these come from the submission.
 STUDENT_FILES = ("cs231n/layers.py", "cs231n/classifiers/fc_net.py", "cs231n/optim.py", "cs231n/graph.py")
+CHECKED_FILES = STUDENT_FILES[:2]  # the files whose functions the checks call
 H = 1e-5                # step of every numerical gradient
 CHECK_TIMEOUT = 20      # seconds one check may take before its rows say "timed out"
 KINK_MARGIN = 1e-3      # inputs of ReLUs and hinges are drawn at least this far from the kink
@@ -355,7 +356,11 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
         rows += mine or [{"function": label, "param": p, "rel_error": None, "verdict": "ERROR",
                           "diagnosis": f"not run: the checking process stopped ({stopped})",
                           "details": ""} for p in params]
-    return rows, {rel: (str(p) if p else None) for rel, p in files.items()}
+    def shown(p):  # a file inside a zip is named by its member path, not by the deleted temp folder
+        if p is None or submission is None or Path(submission).is_dir():
+            return str(p) if p else None
+        return f"{submission}!{p.relative_to(root).as_posix()}"
+    return rows, {rel: shown(p) for rel, p in files.items()}
 
 
 def format_table(rows):
@@ -387,13 +392,18 @@ def render(rows, files, name, details=False):
     code : int
     """
     lines = [f"Gradient report for {name}"]
-    lines += [f"  {rel}: {src or 'MISSING from the submission'}" for rel, src in files.items()]
+    for rel, src in files.items():
+        unused = "" if rel in CHECKED_FILES else " (not used by these checks)"
+        lines.append(f"  {rel}: {src or 'MISSING from the submission' + unused}")
     lines += [f"  every other module: the installed kit; float64; numerical step h = {H:g}", "", format_table(rows)]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "WARN", "FAIL", "TODO", "ERROR")}
     lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(rows)} gradients"]
     if details:
         lines += ["\n" + r["details"] for r in rows if r["verdict"] != "PASS" and r["details"]]
     failed = any(r["verdict"] not in OK_VERDICTS for r in rows)
+    if any(r["verdict"] == "FAIL" for r in rows):
+        lines.append("Later rows use the earlier functions (affine_relu uses affine and relu, the nets use "
+                     "all of them): fix the first FAIL first.")
     if failed and not details:
         lines.append("Run again with --details to read what each failing check found.")
     return "\n".join(lines), 1 if failed else 0
