@@ -115,10 +115,16 @@ class StudentRunner:
         if self.proc is None:
             raise RuntimeError("StudentRunner.start() was not called")
         request = dict(request, timeout=self.timeout if timeout is None else float(timeout))
-        write_frame(self.proc.stdin.fileno(), encode(request))
-        self.proc.stdin.flush()
-        header = json.loads(read_frame(self.proc.stdout.fileno()))
-        data = read_frame(self.proc.stdout.fileno())
+        try:
+            write_frame(self.proc.stdin.fileno(), encode(request))
+            header = json.loads(read_frame(self.proc.stdout.fileno()))
+            data = read_frame(self.proc.stdout.fileno())
+        except (EOFError, OSError):
+            # The launcher died (killed from outside, out of memory): the next call gets a new one.
+            self.proc.kill()
+            self.close()
+            self.start()
+            raise StudentError(f"{what} ended without returning a result (the student process was lost)") from None
         status = header["status"]
         if status == "timeout":
             raise StudentError(f"{what} did not finish within {request['timeout']:g} s and was stopped")

@@ -1,7 +1,12 @@
-"""Unit tests of the autograder's parts: the plain-data codec, submission reading, due dates, the zip."""
+"""Unit tests of the autograder's parts: the codec, submission reading, the student runner, due dates, the zip."""
 import io
 import json
+import os
+import pwd
+import re
+import signal
 import stat
+import time
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,7 +17,8 @@ import pytest
 from staff.autograder.bootstrap import CodecError, decode, encode
 from staff.autograder.grade import past_due_date
 from staff.autograder.package import build_autograder_zip
-from staff.autograder.sandbox import build_sandbox, read_submission, student_owned_files
+from staff.autograder.runner import StudentError, StudentRunner
+from staff.autograder.sandbox import build_sandbox, preload_modules, read_submission, student_owned_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,3 +145,91 @@ def test_autograder_zip_has_gradescope_entry_points_and_the_instructor_copy(tmp_
     assert {"requirements.txt", "staff/__init__.py", "staff/markers.py", "staff/autograder/__main__.py",
             "staff/autograder/tests/test_layers.py", *STUDENT_PY} <= names
     assert not any("__pycache__" in n or n.startswith(("tests/", "notebooks/", "datasets/")) for n in names)
+
+
+PROBE = '''
+import os
+import numpy as np
+
+
+def double(x):
+    return 2 * x
+
+
+def boom():
+    raise ValueError("x has shape (2,)")
+
+
+def spin():
+    while True:
+        pass
+
+
+def opaque():
+    return object()
+
+
+def leave():
+    os._exit(3)
+
+
+def whoami():
+    return os.getuid(), sorted(os.listdir("/"))
+'''
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    """A StudentRunner over a sandbox whose layers.py holds the probe functions above."""
+    tmp = tmp_path_factory.mktemp("runner")
+    (tmp / "sub").mkdir()
+    (tmp / "sub" / "layers.py").write_text(PROBE)
+    sandbox, _, _ = build_sandbox(REPO_ROOT, tmp / "sub", parent=tmp)
+    with StudentRunner(sandbox, preload_modules(REPO_ROOT), timeout=10, private_dir=tmp) as r:
+        yield r
+
+
+def test_runner_returns_plain_data_from_the_student_process(runner):
+    np.testing.assert_array_equal(runner.call("cs231n.layers", "double", np.arange(3.0)), [0.0, 2.0, 4.0])
+
+
+def scenario_pair(a, b=1):
+    from cs231n import layers
+
+    return layers.double(a), b
+
+
+def test_runner_runs_a_scenario_function_from_its_source(runner):
+    assert runner.run(scenario_pair, 4, b="text") == (8, "text")
+
+
+@pytest.mark.parametrize("function, message", [
+    ("boom", "boom raised ValueError: x has shape (2,)"),
+    ("opaque", "not plain data"),
+    ("leave", "ended without returning a result"),
+    ("no_such_function", "AttributeError"),
+])
+def test_runner_turns_student_failures_into_student_errors(runner, function, message):
+    with pytest.raises(StudentError, match=re.escape(message)):
+        runner.call("cs231n.layers", function)
+
+
+def test_runner_stops_a_call_at_its_timeout_and_keeps_working(runner):
+    start = time.monotonic()
+    with pytest.raises(StudentError, match="did not finish within 0.5 s"):
+        runner.call("cs231n.layers", "spin", timeout=0.5)
+    assert time.monotonic() - start < 30
+    assert runner.call("cs231n.layers", "double", 3) == 6
+
+
+def test_runner_replaces_a_launcher_that_was_killed(runner):
+    os.kill(runner.proc.pid, signal.SIGKILL)
+    with pytest.raises(StudentError, match="lost"):
+        runner.call("cs231n.layers", "double", 1)
+    assert runner.call("cs231n.layers", "double", 2) == 4
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="student code is isolated only when the grader runs as root")
+def test_runner_isolates_student_code_as_nobody_in_the_sandbox(runner):
+    uid, listing = runner.call("cs231n.layers", "whoami")
+    assert uid == pwd.getpwnam("nobody").pw_uid and listing == ["cs231n"]
