@@ -385,6 +385,31 @@ def test_float32_inputs_are_refused_with_a_clear_diagnosis(rng):
     assert results[0].codes == ["float32"]
 
 
+def test_float32_model_is_refused_for_every_param(rng):
+    net = TinyNet(rng, reg=0.1)
+    net.params = {k: v.astype(np.float32) for k, v in net.params.items()}
+    results = check_model(net, rng.standard_normal((5, 4)), np.array([0, 1, 2, 0, 1]))
+    assert [r.codes for r in results] == [["float32"]] * 4
+
+
+def test_model_loss_that_mutates_x_is_flagged(rng):
+    net = TinyNet(rng, reg=0.0)
+    plain_loss = net.loss
+
+    def loss(X, y):
+        out = plain_loss(X, y)
+        X -= X.mean(axis=0)  # the mutation under test: centering the caller's batch
+        return out
+
+    net.loss = loss
+    X = rng.standard_normal((5, 4)) + 1.0
+    before = X.copy()
+    results = check_model(net, X, np.array([0, 1, 2, 0, 1]))
+    assert np.array_equal(X, before)
+    assert all("mutates_input" in r.codes and r.verdict == "FAIL" for r in results)
+    assert all(r.rel_error < THRESHOLDS["pass"] for r in results)  # the gradients themselves are right
+
+
 @pytest.mark.parametrize("forward, backward, where", [
     (relu_forward_in_place, relu_backward, "x"),
     (relu_forward, relu_backward_in_place, "dout"),
