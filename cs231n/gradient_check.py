@@ -479,16 +479,15 @@ def _diagnose_entries(a, n, x, g, h):
         # Grey zone: no single entry is badly off; a kink often explains it.
         worst = [tuple(int(i) for i in np.unravel_index(k, a.shape))
                  for k in np.argsort(e, axis=None)[::-1][:3]]
-        if g is not None and any(_kink_probe(g, x, ix, h, a[ix]) for ix in worst):
-            return [_kink_diagnosis(1, None)]
+        kinks = [ix for ix in worst if _kink_probe(g, x, ix, h, a[ix])]
+        if kinks:
+            return [_kink_diagnosis(len(kinks), kinks)]
         return [Diagnosis("grey_zone", "small disagreement, no clear pattern",
                           "Fine for functions with kinks (ReLU, max, hinge); too high for smooth ones "
                           "(sigmoid, tanh, softmax): then re-check the worst entries below.")]
     bad_ix = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)]
     bad_ix.sort(key=lambda ix: -e[ix])
-    kinks = []
-    if g is not None:
-        kinks = [ix for ix in bad_ix[:MAX_KINK_PROBES] if _kink_probe(g, x, ix, h, a[ix])]
+    kinks = [ix for ix in bad_ix[:MAX_KINK_PROBES] if _kink_probe(g, x, ix, h, a[ix])]
     if kinks and len(kinks) == nbad:
         return [_kink_diagnosis(nbad, bad_ix)]
     if kinks:
@@ -523,20 +522,22 @@ def _diagnose_entries(a, n, x, g, h):
             "Check the mask in your backward: a ReLU passes dout exactly where its forward input "
             "was > 0 (use the cached input, not dout or the output of another layer)."))
         return out
-    shown = ", ".join(str(ix) for ix in bad_ix[:5])
-    out.append(Diagnosis(
-        "entries", f"{nbad} of {total} entries disagree (e.g. {shown}); the rest agree",
-        "The formula is right for most entries: look at what is special about these (an index, "
-        "a case distinction, the correct class y_i, a boundary)." if nbad < total else
-        "No entry agrees and no simple pattern (scale, sign, transpose, mask) fits: re-derive the "
-        "gradient step by step and check each intermediate with its own gradient check."))
     if nbad == total:
-        out[-1] = Diagnosis("no_pattern", "wrong everywhere, no simple pattern", out[-1].advice)
+        out.append(Diagnosis(
+            "no_pattern", "wrong everywhere, no simple pattern",
+            "No entry agrees and no simple pattern (scale, sign, transpose, mask) fits: re-derive the "
+            "gradient step by step and check each intermediate with its own gradient check."))
+    else:
+        shown = ", ".join(str(ix) for ix in bad_ix[:5])
+        out.append(Diagnosis(
+            "entries", f"{nbad} of {total} entries disagree (e.g. {shown}); the rest agree",
+            "The formula is right for most entries: look at what is special about these (an index, "
+            "a case distinction, the correct class y_i, a boundary)."))
     return out
 
 
 def _kink_diagnosis(count, where):
-    shown = "" if not where else " at " + ", ".join(str(ix) for ix in where[:5])
+    shown = " at " + ", ".join(str(ix) for ix in where[:5])
     return Diagnosis(
         "kink", f"kink: {count} entr{'y' if count == 1 else 'ies'} within h of a kink{shown} (not a bug)",
         "There the function is not differentiable (ReLU at 0, max, hinge at margin 0): the "

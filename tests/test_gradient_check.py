@@ -338,6 +338,21 @@ def test_relu_mask_on_the_wrong_array_is_diagnosed_as_mask(rng):
     assert r.verdict == "FAIL" and r.codes == ["mask"]
 
 
+def test_errors_only_at_the_correct_class_are_listed_as_entries(rng):
+    x, y = rng.standard_normal((5, 4)), np.array([0, 1, 2, 3, 1])
+    dx = softmax_loss(x, y)[1]
+    dx[np.arange(5), y] += 1 / 5  # the bug under test: the "- 1" at the correct class forgotten
+    r = check_gradient(lambda v: softmax_loss(v, y)[0], x, dx, batch_size=5)
+    assert r.verdict == "FAIL" and r.codes == ["entries"]
+    assert r.diagnoses[0].summary.startswith("5 of 20 entries disagree")
+
+
+def test_unrelated_gradient_is_wrong_everywhere_with_no_pattern(rng):
+    x = rng.standard_normal((3, 4))
+    r = check_gradient(lambda v: np.sum(np.sin(v)), x, rng.standard_normal((3, 4)))
+    assert r.verdict == "FAIL" and r.codes == ["no_pattern"]
+
+
 def test_all_zero_gradient_is_diagnosed(rng):
     (r,) = check_layer(sigmoid_forward, lambda dout, out: np.zeros_like(dout), [rng.standard_normal((3, 4))])
     assert r.verdict == "FAIL" and r.codes == ["zero"]
