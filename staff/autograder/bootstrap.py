@@ -232,6 +232,14 @@ def _run_child(request, sandbox, uid, gid, result_fd, timeout):
     else:
         os.chdir(sandbox)
     sys.path[:] = [root]
+    # Only the standard finders: an editable install's finder would resolve a module missing from
+    # the sandbox (a file the student did not send) to the instructor's copy.
+    import _frozen_importlib as bootstrap_finders
+    import _frozen_importlib_external as path_finders
+
+    standard = (bootstrap_finders.BuiltinImporter, bootstrap_finders.FrozenImporter, path_finders.PathFinder)
+    sys.meta_path[:] = [f for f in sys.meta_path if f in standard]
+    sys.path_importer_cache.clear()
     sys.dont_write_bytecode = True
     for name in [m for m in sys.modules if m.split(".")[0] == "cs231n"]:
         del sys.modules[name]

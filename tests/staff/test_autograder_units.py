@@ -214,6 +214,17 @@ def test_runner_turns_student_failures_into_student_errors(runner, function, mes
         runner.call("cs231n.layers", function)
 
 
+def test_runner_never_falls_back_to_the_instructor_copy_of_a_file_the_student_did_not_send(runner):
+    # The probe submission has no optim.py; the editable install of this repository must not fill in,
+    # neither chrooted nor without isolation (a grader started by a normal user).
+    plain = StudentRunner(runner.sandbox, runner.preload, timeout=10)
+    plain.uid = plain.gid = None
+    with plain:
+        for r in (runner, plain):
+            with pytest.raises(StudentError, match="ModuleNotFoundError"):
+                r.call("cs231n.optim", "sgd_momentum", np.ones(2), np.ones(2))
+
+
 def test_runner_stops_a_call_at_its_timeout_and_keeps_working(runner):
     start = time.monotonic()
     with pytest.raises(StudentError, match="did not finish within 0.5 s"):
