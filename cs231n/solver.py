@@ -288,6 +288,11 @@ class Solver:
         if kwargs:
             extra = ", ".join(f'"{k}"' for k in kwargs)
             raise ValueError(f"Unrecognized arguments {extra}")
+        if self.checkpoint_name is not None:
+            folder = os.path.dirname(os.path.abspath(self.checkpoint_name))
+            if not os.path.isdir(folder):
+                raise ValueError(f"checkpoint_name {self.checkpoint_name!r} points into {folder}, "
+                                 "which is not an existing folder")
 
         if isinstance(self.update_rule, str):
             if self.update_rule.startswith("_") or not callable(getattr(optim, self.update_rule, None)):

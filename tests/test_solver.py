@@ -89,6 +89,11 @@ def test_bad_settings_raise_value_errors_naming_the_setting(kwargs, message):
         Solver(tiny_net(), tiny_data(), **kwargs)
 
 
+def test_checkpoint_name_in_a_missing_folder_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint_name .* not an existing folder"):
+        Solver(tiny_net(), tiny_data(), checkpoint_name=str(tmp_path / "missing" / "run"))
+
+
 def test_missing_or_mismatched_data_raise_value_errors():
     data = tiny_data()
     with pytest.raises(ValueError, match="'y_val' is missing"):
