@@ -526,7 +526,7 @@ class Solver:
         self.last_checkpoint = filename
 
     def resume(self, path):
-        """Load a checkpoint written by ``_save_checkpoint`` so that ``train()`` continues from it.
+        """Load a checkpoint written with ``checkpoint_name`` so that ``train()`` continues from it.
 
         Restores the model parameters, the best parameters and accuracy, every update rule's config
         (state arrays included), the histories, the epoch and iteration counts and the global numpy
@@ -540,7 +540,9 @@ class Solver:
         Raises
         ------
         ValueError
-            If the file is not a checkpoint of this format or its parameters do not match the model's.
+            If the file is not a checkpoint of this format, its parameters do not match the model's, or
+            it was written with another batch size or number of training examples (the epochs would
+            not line up). ``num_epochs`` may differ, to train a finished run further.
         """
         try:
             with np.load(path, allow_pickle=False) as f:
@@ -551,6 +553,13 @@ class Solver:
         if meta.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a Solver checkpoint: its format is {meta.get('format')!r}, "
                              f"expected {CHECKPOINT_FORMAT!r}")
+
+        settings = meta["settings"]
+        mine = {"batch_size": self.batch_size, "num_train": int(self.X_train.shape[0])}
+        theirs = {k: settings[k] for k in mine}
+        if theirs != mine:
+            raise ValueError(f"checkpoint {path} was written with {theirs}, this Solver has {mine}: "
+                             "resume with the same training data and batch_size")
 
         params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
         expected = {k: np.shape(v) for k, v in self.model.params.items()}

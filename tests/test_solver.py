@@ -3,6 +3,7 @@ import functools
 import json
 import math
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -420,7 +421,19 @@ def test_resume_rejects_pickles_and_checkpoints_of_another_model(tmp_path):
     other = SoftmaxClassifier()
     other.params["W"] = np.zeros((D + 1, C))
     with pytest.raises(ValueError, match="holds parameters .* but the model has"):
-        Solver(other, tiny_data(), resume_from=tmp_path / "ck_epoch_1.npz")
+        Solver(other, tiny_data(), batch_size=30, resume_from=tmp_path / "ck_epoch_1.npz")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"batch_size": 20}, "'batch_size': 30, 'num_train': 60}, this Solver has {'batch_size': 20, 'num_train': 60}"),
+    ({"data": tiny_data(n_train=50)}, "this Solver has {'batch_size': 30, 'num_train': 50}"),
+])
+def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change, message):
+    Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
+           verbose=False).train()
+    settings = {"data": tiny_data(), "batch_size": 30, **change}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Solver(tiny_net(), settings.pop("data"), resume_from=tmp_path / "ck_epoch_1.npz", **settings)
 
 
 # ---------------------------------------------------------------------------------------------
