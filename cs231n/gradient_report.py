@@ -201,13 +201,13 @@ def _on_alarm(signum, frame):
 
 
 def _where(exc, root):
-    """'file:line in function' of the deepest frame inside the checked package, or ''."""
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename.startswith(str(root))]
+    """' (at file:line in function)' of the deepest frame in a student file, or ''."""
+    student = {(root / rel).resolve() for rel in STUDENT_FILES}
+    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if Path(fr.filename).resolve() in student]
     if not frames:
         return ""
     fr = frames[-1]
-    rel = Path(fr.filename).relative_to(root).as_posix()
-    return f" (at {rel}:{fr.lineno} in {fr.name})"
+    return f" (at {Path(fr.filename).resolve().relative_to(root).as_posix()}:{fr.lineno} in {fr.name})"
 
 
 def _error_rows(label, params, exc, root, timeout):
