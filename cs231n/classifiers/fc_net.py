@@ -451,7 +451,7 @@ class FullyConnectedNet(_SavableModel):
         if y is None:
             return scores
 
-        loss, grads = 0.0, {}
+        loss, grads = 0, {}
         ############################################################################
         # TODO: Implement the backward pass of the network. Store the loss in      #
         # loss and the gradient of each parameter in grads under the same key.     #
