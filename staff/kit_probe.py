@@ -16,21 +16,42 @@ import sys
 import pytest
 
 _OUT = os.environ.get("KIT_PROBE_OUT")
-_current = "<collection>"
 _reached = set()
 
 
 def reached(name):
-    """Record that the running test reached the solution region of the stub ``name``."""
-    _reached.add((_current, name))
+    """Record that the running test reached the solution region of the stub ``name``.
+
+    The test id travels in the environment, so code that a test runs in a child process
+    (``python -m cs231n.train``, say) is recorded too.
+    """
+    key = (os.environ.get("KIT_PROBE_TEST", "<outside any test>"), name)
+    if key not in _reached:
+        _reached.add(key)
+        _write({"reached": name, "by": key[0]})
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    global _current
-    _current = item.nodeid
+    _write({"uses": item.nodeid, "fixtures": list(getattr(item, "fixturenames", []))})
+    os.environ["KIT_PROBE_TEST"] = item.nodeid
     yield
-    _current = "<between tests>"
+    os.environ.pop("KIT_PROBE_TEST", None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    # A module-scoped fixture runs once, inside the first test that needs it: what it reaches is
+    # recorded for the fixture, and the build credits every test that uses it.
+    previous = os.environ.get("KIT_PROBE_TEST")
+    os.environ["KIT_PROBE_TEST"] = f"fixture::{fixturedef.baseid}::{fixturedef.argname}"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("KIT_PROBE_TEST", None)
+        else:
+            os.environ["KIT_PROBE_TEST"] = previous
 
 
 def _write(record):
@@ -71,7 +92,5 @@ def pytest_collectreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for nodeid, name in sorted(_reached):
-        _write({"reached": name, "by": nodeid})
     module = sys.modules.get("cs231n")
     _write({"cs231n_file": getattr(module, "__file__", None)})

@@ -88,7 +88,7 @@ KIT_IMPORTS = (
 MIN_SECRET = 12
 
 # The README part between these comments is for staff and stays out of the kit's README.
-STAFF_ONLY = re.compile(r"<!-- staff-only:start -->.*?<!-- staff-only:end -->\n?", re.DOTALL)
+STAFF_ONLY = re.compile(r"<!-- staff-only:start -->.*?<!-- staff-only:end -->\n*", re.DOTALL)
 
 TEST_TIMEOUT = 900
 
@@ -358,8 +358,9 @@ def check_imports(kit_dir, modules=KIT_IMPORTS):
     return found
 
 
-# The line added at the top of every region in the instrumented reference copy.
-PROBE_CALL = '__import__("kit_probe").reached({})'
+# The line added at the top of every region in the instrumented reference copy; it does nothing in
+# a child process that a test starts without the probe on its path.
+PROBE_CALL = '__import__("importlib.util").util.find_spec("kit_probe") and __import__("kit_probe").reached({})'
 
 
 def make_reference(kit_dir, repo_root, stubbed_files, dest):
@@ -441,24 +442,40 @@ def run_kit_tests(kit_dir, cifar_dir=None):
     package = [r["cs231n_file"] for r in records if "cs231n_file" in r]
     if not package or package[-1] is None or kit_dir.resolve() not in Path(package[-1]).resolve().parents:
         raise ReleaseError(f"the tests of {kit_dir} imported cs231n from {package[-1:] or None}, not from the kit")
-    tests, reached = {}, {}
+    tests, reached, fixtures = {}, {}, {}
     for r in records:
-        if "reached" in r:
+        if "uses" in r:
+            fixtures[r["uses"]] = set(r["fixtures"])
+        elif "reached" in r:
             reached.setdefault(r["reached"], set()).add(r["by"])
         elif "nodeid" in r:
             # One record per phase that ran; the first failing phase decides, else the last one.
             previous = tests.get(r["nodeid"], ("",))[0]
             if previous != "failed":
                 tests[r["nodeid"]] = (r["outcome"], r["exceptions"])
-    return tests, reached
+    return tests, {name: _credit(by, fixtures) for name, by in reached.items()}
+
+
+def _credit(by, fixtures):
+    """Replace each fixture in ``by`` ("fixture::BASEID::NAME") with the tests that use it."""
+    tests = {b for b in by if not b.startswith("fixture::")}
+    for b in by - tests:
+        _, baseid, name = b.split("::", 2)
+        users = {t for t, used in fixtures.items() if name in used and t.startswith(baseid)}
+        tests |= users or {b}
+    return tests
 
 
 def _stub_of(exceptions, stubs):
-    """Return the name of the stub that raised somewhere in an exception chain, or None."""
-    for name, message in exceptions:
-        m = STUB_MESSAGE_RE.search(message)
-        if name == "NotImplementedError" and m and (m["function"], m["relpath"]) in stubs:
-            return f"{m['function']} in {m['relpath']}"
+    """Return the name of the stub whose message is in an exception chain, or None.
+
+    The message may also arrive inside another exception, e.g. an assertion that shows the
+    stderr of a child process in which the stub raised.
+    """
+    for _, message in exceptions:
+        for m in STUB_MESSAGE_RE.finditer(message):
+            if (m["function"], m["relpath"]) in stubs:
+                return f"{m['function']} in {m['relpath']}"
     return None
 
 
@@ -467,7 +484,7 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
 
     Two fresh pytest runs: on the instrumented reference copy (``make_reference``), which must pass
     and tells which tests reach which region, and on the kit. Then: every test that fails in the
-    kit failed on a stub's NotImplementedError; no test that reaches no region fails; every test
+    kit failed on a stub's NotImplementedError message; no test that reaches no region fails; every test
     that reaches a region fails (a test that still passes would not notice the missing function);
     every stubbed function is reached by a test that fails.
 
@@ -500,7 +517,8 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
     if bad_ref:
         raise ReleaseError("public tests that fail on the reference solution (fix them first):\n  " + "\n  ".join(bad_ref))
     names = {f"{f} in {rel}" for f, rel in stubs}
-    at_import = sorted(f"{name} (by {by})" for name, tests in reached.items() for by in tests if "::" not in by)
+    at_import = sorted(f"{name} (by {by})" for name, tests in reached.items() for by in tests
+                       if "::" not in by or by.startswith("fixture::"))
     if at_import:
         raise ReleaseError("solution regions run outside any test (at import or collection time): " + ", ".join(at_import))
     touching = {t for name in names for t in reached.get(name, ())}

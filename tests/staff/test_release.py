@@ -366,8 +366,45 @@ def test_reference_copy_keeps_the_solution_and_reports_each_region(mini, tmp_pat
     _, reference, _ = stage_with_reference(mini, tmp_path)
     text = (reference / "cs231n" / "layers.py").read_text()
     assert "out = flat_input_rows @ w + b" in text and "NotImplementedError" not in text
-    assert text.count('__import__("kit_probe").reached(') == 3
-    assert "    __import__(\"kit_probe\").reached('affine_forward in cs231n/layers.py')\n" in text
+    probe = [line.strip() for line in text.splitlines() if "kit_probe" in line]
+    assert probe == [release.PROBE_CALL.format(repr(f"{name} in cs231n/layers.py"))
+                     for name in ("affine_forward", "Net.loss", "Net.loss")]
+    # Each probe line sits right after its START marker, at the marker's indentation.
+    assert "    " + START + "\n    " + probe[0] + "\n" in text
+
+
+FIXTURE_AND_CHILD = """
+
+@pytest.fixture(scope="module")
+def scores():
+    return Net().loss(np.ones((2, 3)))
+
+
+def test_scores_shape(scores):
+    assert scores.shape == (2, 1)
+
+
+def test_scores_values(scores):
+    assert np.allclose(scores, 3.0)
+
+
+def test_layer_in_a_child_process():
+    import subprocess, sys
+    code = "import numpy as np; from cs231n.layers import affine_forward; affine_forward(np.ones((1, 2)), np.ones((2, 1)), np.zeros(1))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+"""
+
+
+def test_proof_credits_tests_through_module_fixtures_and_child_processes(mini, tmp_path):
+    repo = make_mini_repo(tmp_path / "other", LAYER, FIXTURE_AND_CHILD)
+    result = release.check_tests(*stage_with_reference(repo, tmp_path))
+    # The module fixture runs once but both of its tests fail on Net.loss; the child's stub counts.
+    assert result["failed_by"]["Net.loss in cs231n/layers.py"] == [
+        "tests/test_layers.py::test_net_loss_scores", "tests/test_layers.py::test_scores_shape",
+        "tests/test_layers.py::test_scores_values"]
+    assert "tests/test_layers.py::test_layer_in_a_child_process" in result["failed_by"]["affine_forward in cs231n/layers.py"]
+    assert result["reached_by"] == {"Net.loss in cs231n/layers.py": 3, "affine_forward in cs231n/layers.py": 2}
 
 
 SWALLOW = """
