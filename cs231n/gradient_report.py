@@ -278,13 +278,15 @@ def find_student_files(root):
     The file is taken at its own path, else at a path ending with it (a zip with a top folder),
     else as the only file of that name (a flat zip).
     """
-    found = {}
-    candidates = [p for p in Path(root).rglob("*.py") if "__MACOSX" not in p.parts]
+    found, candidates = {}, None
     for rel in STUDENT_FILES:
         exact = Path(root) / rel
         if exact.is_file():
             found[rel] = exact
             continue
+        if candidates is None:  # searched only when needed: a working copy may hold a whole venv
+            candidates = [p for p in Path(root).rglob("*.py")
+                          if not any(part.startswith((".", "__MACOSX")) for part in p.relative_to(root).parts)]
         suffix = [p for p in candidates if p.as_posix().endswith("/" + rel)]
         named = [p for p in candidates if p.name == Path(rel).name]
         pick = suffix or (named if len(named) == 1 else [])
