@@ -459,6 +459,14 @@ def _diagnose(a, n, x, g, h, batch_size, reg):
         c = float(np.sum(diff * x) / xx)
         if c != 0 and _close(diff, c * x, THRESHOLDS["pattern"]) and np.ptp(x) > 0:
             return [_extra_term_diagnosis(c, reg)]
+    if reg and np.any(n - reg * x):
+        # With the reg * W part taken out of both, the data-loss parts may differ by a ratio (a missing /N).
+        a_data, n_data = a - reg * x, n - reg * x
+        r = float(np.sum(a_data * n_data) / np.sum(n_data * n_data))
+        if abs(r - 1) > THRESHOLDS["ratio"] and _close(a_data, r * n_data, THRESHOLDS["pattern"]):
+            d = _ratio_diagnosis(r, batch_size)
+            return [Diagnosis(d.code, "data-loss part: " + d.summary,
+                              d.advice + " The regularization part reg * W is right.")]
     return _diagnose_entries(a, n, x, g, h)
 
 

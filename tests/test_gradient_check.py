@@ -121,20 +121,21 @@ def svm_loss(x, y):
 
 
 class TinyNet:
-    """affine - relu - affine - softmax with 0.5 * reg * sum(W**2); ``reg_factor`` injects a bug."""
+    """affine - relu - affine - softmax with 0.5 * reg * sum(W**2); ``reg_factor`` and ``divide_by_n`` inject bugs."""
 
-    def __init__(self, rng, reg, reg_factor=1.0):
+    def __init__(self, rng, reg, reg_factor=1.0, divide_by_n=True):
         self.params = {"W1": rng.standard_normal((4, 6)), "b1": rng.standard_normal(6) * 0.1,
                        "W2": rng.standard_normal((6, 3)), "b2": rng.standard_normal(3) * 0.1}
         self.reg = reg
         self.reg_factor = reg_factor  # 1.0 is correct, 2.0 counts reg twice, 0.0 forgets it
+        self.divide_by_n = divide_by_n
 
     def loss(self, X, y):
         p = self.params
         h, hc = affine_forward(X, p["W1"], p["b1"])
         a = np.maximum(h, 0)
         scores, sc = affine_forward(a, p["W2"], p["b2"])
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y, self.divide_by_n)
         loss += 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
         da, dW2, db2 = affine_backward(dscores, sc)
         dX, dW1, db1 = affine_backward(da * (h > 0), hc)
@@ -308,6 +309,16 @@ def test_wrong_regularization_gradient_is_named(rng, reg_factor, words):
         assert results[name].codes == ["regularization"], results[name].report()
         assert words in results[name].diagnoses[0].summary
     assert results["b1"].verdict == "PASS"  # biases are not regularized
+
+
+def test_missing_division_by_n_under_regularization_is_named_on_the_data_part(rng):
+    net = TinyNet(rng, reg=0.7, divide_by_n=False)
+    results = {r.param: r for r in check_model(net, rng.standard_normal((5, 4)), np.array([0, 1, 2, 0, 1]))}
+    for name in ("W1", "W2"):  # data part off by N, reg part right
+        assert results[name].codes == ["ratio"], results[name].report()
+        assert results[name].diagnoses[0].summary.startswith("data-loss part:")
+        assert "divide by N = 5" in results[name].diagnoses[0].summary
+    assert "divide by N = 5" in results["b2"].diagnoses[0].summary  # no reg on biases: a plain ratio
 
 
 @pytest.mark.parametrize("shape_w", [(6, 5), (6, 6)])  # non-square: wrong shape; square: wrong values
