@@ -425,7 +425,7 @@ def main(argv=None):
                                      description="Run every gradient check of the kit on a submission.")
     parser.add_argument("submission", nargs="?", help="a submission folder or .zip (default: the working copy)")
     parser.add_argument("--details", action="store_true", help="explain every row that is not a PASS")
-    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check")
+    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help=f"seconds one check may take (default {CHECK_TIMEOUT})")
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be positive, got {args.timeout}")
