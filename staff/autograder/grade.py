@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from .results import GradescopePlugin, crash_results, write_results
-from .runner import DEFAULT_TIMEOUT, StudentRunner
+from .runner import DEFAULT_BUDGET, DEFAULT_TIMEOUT, StudentRunner
 from .sandbox import build_sandbox, preload_modules
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def past_due_date(metadata_path, now=None):
 
 
 def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, tests_dir=TESTS_DIR,
-          keyword=None, verbose=False):
+          keyword=None, verbose=False, budget=DEFAULT_BUDGET):
     """Grade ``submission`` and write Gradescope's ``results.json`` to ``results_path`` (always).
 
     Parameters
@@ -71,6 +71,8 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
         Where ``results.json`` goes; its folder is made private when running as root.
     timeout : float
         Seconds each student call may run before it is killed.
+    budget : float
+        Seconds all student calls may take together (the rest then fail at once).
     metadata : Path, optional
         Gradescope's ``submission_metadata.json`` (its due date decides whether hidden tests show).
     tests_dir : Path
@@ -94,7 +96,7 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
         private = Path(tempfile.mkdtemp(prefix="cs231n-grader-"))
         sandbox, _, notes = build_sandbox(instructor_root(), submission)
         runner = StudentRunner(sandbox, preload_modules(instructor_root()), timeout=timeout,
-                               private_dir=private).start()
+                               private_dir=private, budget=budget).start()
         if not runner.isolated:
             notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)

@@ -11,12 +11,16 @@ import pwd
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from . import bootstrap
 from .bootstrap import CodecError, decode, encode, read_frame, write_frame
 
 DEFAULT_TIMEOUT = 60.0
+# Seconds all student calls of one grading run may take together: below Gradescope's 10 minutes,
+# so results.json is complete even when every function loops forever.
+DEFAULT_BUDGET = 480.0
 # The account student code runs as when the grader runs as root.
 UNPRIVILEGED_USER = "nobody"
 
@@ -54,13 +58,18 @@ class StudentRunner:
         Modules the launcher imports before running any student code (see ``sandbox.preload_modules``).
     timeout : float
         Seconds each call may take before its process group is killed.
+    budget : float
+        Seconds all calls may take together; once spent, calls fail at once.
     private_dir : Path
         A directory only the grader can read (matplotlib's cache and the launcher's log go there).
     """
 
-    def __init__(self, sandbox, preload=(), timeout=DEFAULT_TIMEOUT, private_dir=None):
+    def __init__(self, sandbox, preload=(), timeout=DEFAULT_TIMEOUT, private_dir=None, budget=DEFAULT_BUDGET):
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not budget > 0:
+            raise ValueError(f"budget must be a positive number of seconds, got {budget!r}")
+        self.budget = float(budget)
         self.sandbox = Path(sandbox)
         self.preload = list(preload)
         self.timeout = float(timeout)
@@ -114,7 +123,11 @@ class StudentRunner:
     def _request(self, request, what, timeout):
         if self.proc is None:
             raise RuntimeError("StudentRunner.start() was not called")
-        request = dict(request, timeout=self.timeout if timeout is None else float(timeout))
+        if self.budget <= 0:
+            raise StudentError(f"{what} was not run: the grading time budget is spent (earlier calls ran too long)")
+        limit = min(self.timeout if timeout is None else float(timeout), self.budget)
+        request = dict(request, timeout=limit)
+        start = time.monotonic()
         try:
             write_frame(self.proc.stdin.fileno(), encode(request))
             header = json.loads(read_frame(self.proc.stdout.fileno()))
@@ -125,6 +138,7 @@ class StudentRunner:
             self.close()
             self.start()
             raise StudentError(f"{what} ended without returning a result (the student process was lost)") from None
+        self.budget -= time.monotonic() - start
         status = header["status"]
         if status == "timeout":
             raise StudentError(f"{what} did not finish within {request['timeout']:g} s and was stopped")
