@@ -117,7 +117,6 @@ class GradescopePlugin:
         # From now on a results file exists, even if the whole run is killed during the first test.
         write_results(self.results_path, self.results())
 
-
     def pytest_runtest_logreport(self, report):
         test = self.tests.get(report.nodeid)
         if test is None:
