@@ -183,12 +183,13 @@ class StudentRunner:
         request = {"kind": "call", "module": module, "function": function, "args": list(args), "kwargs": kwargs}
         return self._request(request, f"{module.rsplit('.', 1)[-1]}.{function}", timeout)
 
-    def run(self, scenario, *args, timeout=None, **kwargs):
+    def run(self, scenario, *args, timeout=None, label=None, **kwargs):
         """Run ``scenario(*args, **kwargs)`` in the student process and return its result.
 
         ``scenario`` is a module-level function of the grading tests that imports what it needs from
         ``cs231n`` inside its body and returns plain data; its source is sent, not the object, and it
-        runs with ``np`` (numpy) in its globals.
+        runs with ``np`` (numpy) in its globals. ``label`` names it in error messages (default: the
+        scenario's name), e.g. the student function it exercises.
 
         Returns and raises as :meth:`call`.
         """
@@ -197,4 +198,4 @@ class StudentRunner:
         source = textwrap.dedent(inspect.getsource(scenario))
         request = {"kind": "scenario", "source": source, "function": scenario.__name__,
                    "args": list(args), "kwargs": kwargs}
-        return self._request(request, scenario.__name__, timeout)
+        return self._request(request, label or scenario.__name__, timeout)

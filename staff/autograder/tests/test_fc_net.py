@@ -70,7 +70,7 @@ def net_cases(method, points, hidden=False):
 def test_init_makes_params_with_the_right_keys_and_shapes(student, net):
     """params hold W1, b1, ... with the right shapes"""
     kwargs = NETS[net][0]
-    got = student.run(net_params, net, 0, kwargs)
+    got = student.run(net_params, net, 0, kwargs, label=f"{net}.__init__")
     expected = {}
     for i, (fan_in, fan_out) in enumerate(shapes(kwargs), start=1):
         expected[f"W{i}"], expected[f"b{i}"] = (fan_in, fan_out), (fan_out,)
@@ -84,7 +84,7 @@ def test_init_makes_params_with_the_right_keys_and_shapes(student, net):
 def test_init_draws_weights_from_the_global_rng_in_layer_order(student, net):
     """weights are weight_scale * np.random.randn, W1 first; biases are zero"""
     kwargs = NETS[net][0]
-    got = student.run(net_params, net, 231, kwargs)
+    got = student.run(net_params, net, 231, kwargs, label=f"{net}.__init__")
     expected = net_params(net, 231, kwargs)
     assert_same_keys(f"{net}.params", got, expected)
     for k in expected:
@@ -95,7 +95,7 @@ def test_init_draws_weights_from_the_global_rng_in_layer_order(student, net):
 def test_init_matches_reference_for_other_sizes(student, net):
     """params match the reference for other layer sizes"""
     kwargs = NETS[net][1]
-    got = student.run(net_params, net, 7, kwargs)
+    got = student.run(net_params, net, 7, kwargs, label=f"{net}.__init__")
     expected = net_params(net, 7, kwargs)
     assert_same_keys(f"{net}.params", got, expected)
     for k in expected:
@@ -106,7 +106,7 @@ def test_init_matches_reference_for_other_sizes(student, net):
 def test_scores_match_reference(student, net):
     """loss(X) returns the class scores"""
     kwargs, params, X, _ = problem(NETS[net][0], seed=40, reg=0.0)
-    assert_close(f"{net} scores", student.run(net_loss, net, kwargs, params, X, None),
+    assert_close(f"{net} scores", student.run(net_loss, net, kwargs, params, X, None, label=f"{net}.loss"),
                  net_loss(net, kwargs, params, X, None))
 
 
@@ -115,13 +115,13 @@ def test_scores_match_reference(student, net):
 def test_loss_value_matches_reference(student, net, reg):
     """loss(X, y) returns the softmax loss plus 0.5 * reg * sum(W**2)"""
     kwargs, params, X, y = problem(NETS[net][0], seed=41, reg=reg)
-    got, _ = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y), 2)
+    got, _ = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y, label=f"{net}.loss"), 2)
     expected, _ = net_loss(net, kwargs, params, X, y)
     assert_close(f"{net} loss", got, expected)
 
 
 def _check_grads(student, net, kwargs, params, X, y):
-    _, got = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y), 2)
+    _, got = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y, label=f"{net}.loss"), 2)
     _, expected = net_loss(net, kwargs, params, X, y)
     assert_same_keys(f"{net} grads", got, expected)
     for k in expected:

@@ -71,7 +71,7 @@ GATES = [
     case(g, a, i, d, function=f"{g}.backward", points=1, hidden=h, id=f"{g}{i}") for g, a, i, d, h in GATES])
 def test_gate_backward_matches_reference(student, gate, args, inputs, dout):
     """backward returns the reference input gradients"""
-    got = unpack(f"{gate}.backward", student.run(gate_backward, gate, args, inputs, dout), len(inputs))
+    got = unpack(f"{gate}.backward", student.run(gate_backward, gate, args, inputs, dout, label=f"{gate}.backward"), len(inputs))
     expected = gate_backward(gate, args, inputs, dout)
     for i, (g, e) in enumerate(zip(got, expected)):
         assert_close(f"gradient of input {i} of {gate}.backward", g, e)
@@ -99,7 +99,7 @@ CIRCUITS = {
 def test_lecture_circuit_gradients_match_hand_computed_values(student, circuit):
     """the lecture's circuit gives the hand-computed output and gradients"""
     inputs, out, grads = CIRCUITS[circuit]
-    got_out, got_grads = unpack("the circuit", student.run(lecture_circuit, circuit, inputs), 2)
+    got_out, got_grads = unpack("the circuit", student.run(lecture_circuit, circuit, inputs, label=f"the {circuit} circuit"), 2)
     assert_close(f"output of {circuit}", got_out, out)
     assert_same_keys(f"input gradients of {circuit}", got_grads, grads)
     for k, v in grads.items():

@@ -43,7 +43,7 @@ AFFINE_POINTS = 2  # affine is worth more: everything after it builds on it
 def test_forward_matches_reference(student, layer):
     """forward output matches the reference"""
     args, kwargs = layer_inputs(layer, seed=10, variant=0)
-    got = student.run(forward_output, f"{layer}_forward", *args, **kwargs)
+    got = student.run(forward_output, f"{layer}_forward", *args, label=f"{layer}_forward", **kwargs)
     expected, _ = getattr(ref, f"{layer}_forward")(*args, **kwargs)
     assert_close(f"out of {layer}_forward", got, expected)
 
@@ -53,7 +53,7 @@ def test_forward_matches_reference(student, layer):
 def test_forward_matches_reference_on_other_shapes(student, layer):
     """forward output matches the reference on another input shape (default arguments)"""
     args, kwargs = layer_inputs(layer, seed=11, variant=1)
-    got = student.run(forward_output, f"{layer}_forward", *args, **kwargs)
+    got = student.run(forward_output, f"{layer}_forward", *args, label=f"{layer}_forward", **kwargs)
     expected, _ = getattr(ref, f"{layer}_forward")(*args, **kwargs)
     assert_close(f"out of {layer}_forward", got, expected)
 

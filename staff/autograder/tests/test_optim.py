@@ -34,7 +34,7 @@ def mid_training_config(rule, rng, shape):
 
 
 def _run_both(student, rule, w, dws, config):
-    got = unpack(rule, student.run(optim_steps, rule, w, dws, config), 2)
+    got = unpack(rule, student.run(optim_steps, rule, w, dws, config, label=rule), 2)
     return got, optim_steps(rule, w.copy(), dws, None if config is None else dict(config))
 
 
