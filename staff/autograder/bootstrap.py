@@ -33,6 +33,8 @@ MAX_PAYLOAD = 64 * 1024 * 1024
 # Largest JSON tree accepted inside a payload.
 MAX_TREE = 1024 * 1024
 _HEADER = struct.Struct("<Q")
+# Address space of one student process, in bytes (the launcher itself uses about 100 MB).
+MEMORY_LIMIT = 1 << 30
 
 
 class CodecError(ValueError):
@@ -214,6 +216,9 @@ def _run_child(request, sandbox, uid, gid, result_fd, timeout):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # Student code has no reason to write files; a write beyond 0 bytes kills it (SIGXFSZ).
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    # Grading inputs are tiny: a runaway allocation fails with MemoryError instead of exhausting
+    # the grading machine (Gradescope gives the whole run about 768 MB).
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     # A process that escapes the killed process group (setsid) still dies after this much CPU time.
     cpu = math.ceil(timeout) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))

@@ -178,6 +178,10 @@ def leave():
 
 def whoami():
     return os.getuid(), sorted(os.listdir("/"))
+
+
+def hog():
+    return np.ones((1 << 30,)).sum()
 '''
 
 
@@ -211,6 +215,7 @@ def test_runner_runs_a_scenario_function_from_its_source(runner):
     ("opaque", "not plain data"),
     ("leave", "ended without returning a result"),
     ("no_such_function", "AttributeError"),
+    ("hog", "MemoryError"),
 ])
 def test_runner_turns_student_failures_into_student_errors(runner, function, message):
     with pytest.raises(StudentError, match=re.escape(message)):
