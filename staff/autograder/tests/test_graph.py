@@ -63,7 +63,7 @@ GATES = [
     ("Reciprocal", (), (1.37,), -0.53, False),
     ("Reciprocal", (), (-0.5,), 1.2, True),
     ("Sigmoid", (), (1.0,), 1.0, False),
-    ("Sigmoid", (), (-30.0,), 3.0, True),
+    ("Sigmoid", (), (-8.0,), 3.0, True),
 ]
 
 
