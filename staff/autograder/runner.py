@@ -79,7 +79,7 @@ class StudentRunner:
 
     @property
     def isolated(self):
-        """True when student code runs chrooted as an unprivileged user."""
+        """True when student code runs as an unprivileged user (chrooted where the kernel permits)."""
         return self.uid is not None
 
     def start(self):
@@ -97,7 +97,12 @@ class StudentRunner:
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()
-        ready = json.loads(read_frame(self.proc.stdout.fileno()))
+        try:
+            ready = json.loads(read_frame(self.proc.stdout.fileno()))
+        except EOFError:
+            self.proc.wait()
+            raise RuntimeError(f"the student launcher exited with status {self.proc.returncode} before it was "
+                               f"ready (can {sys.executable} import numpy?)") from None
         if ready.get("status") != "ready":
             raise RuntimeError(f"the launcher did not start: {ready}")
         return self
