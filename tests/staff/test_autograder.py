@@ -123,8 +123,9 @@ def test_every_student_function_is_graded_with_visible_and_hidden_tests(referenc
                                   "Graph (lecture circuits)"} | {
         f"{g}.backward" for g in ("Add", "Multiply", "Max", "AddConst", "MulConst", "Exp", "Reciprocal", "Sigmoid")}
     assert functions == expected
+    visible = {t["tags"][0] for t in reference["tests"] if t["visibility"] == "visible"}
     hidden = {t["tags"][0] for t in reference["tests"] if t["visibility"] == "after_due_date"}
-    assert hidden & LAYER_FUNCTIONS == LAYER_FUNCTIONS
+    assert visible == expected and hidden & LAYER_FUNCTIONS == LAYER_FUNCTIONS
     # Before the due date the summary counts only what the student may see.
     assert "shown after the due date" in reference["output"]
 
