@@ -318,6 +318,18 @@ def test_student_code_runs_chrooted_as_nobody(tmp_path):
     assert outputs and all("uid=65534 gid=65534 root=['cs231n']" in o for o in outputs), outputs
 
 
+@pytest.mark.parametrize("due, shown", [("2020-01-01T00:00:00Z", {"visible"}),
+                                        ("2999-01-01T00:00:00Z", {"visible", "after_due_date"})],
+                         ids=["past_due", "before_due"])
+def test_hidden_tests_are_shown_once_the_due_date_has_passed(tmp_path, due, shown):
+    meta = tmp_path / "submission_metadata.json"
+    meta.write_text(json.dumps({"assignment": {"due_date": due}}))
+    results = run_grader(make_submission(tmp_path / "sub"), tmp_path / "r" / "results.json",
+                         "--metadata", str(meta), "-k", "test_optim")
+    assert {t["visibility"] for t in results["tests"]} == shown
+    assert ("shown after the due date" in results["output"]) == (shown != {"visible"})
+
+
 def test_crash_before_grading_still_writes_results(tmp_path):
     results = run_grader(tmp_path / "no-such-submission", tmp_path / "r" / "results.json")
     assert results["score"] == 0 and results["tests"] == []
