@@ -332,8 +332,9 @@ def blank_notebook(nb, relpath):
     -------
     student : nbformat.NotebookNode
         The blanked copy.
-    removed : list of (str, list of str)
-        ``(where, lines)`` per blanked piece: the solution lines or answer text that was removed.
+    removed : list of (str, list of str, str)
+        ``(where, lines, tag)`` per blanked piece: the solution lines or answer text that was
+        removed, and the tag (``"solution"`` or ``"answer"``) of its cell.
 
     Raises
     ------
@@ -355,19 +356,19 @@ def blank_notebook(nb, relpath):
             pairs = scan_markers(source, where)
             lines = source.splitlines()
             if not pairs:
-                removed.append((where, lines))
+                removed.append((where, lines, SOLUTION_TAG))
                 cell.source = CELL_TODO
             else:
                 out, previous_end = [], 0
                 for start, end, indent in pairs:
                     out.extend(lines[previous_end:start])
                     out.extend([f"{indent}{CELL_TODO}", f"{indent}pass"])
-                    removed.append((f"{where}, line {start}", lines[start : end - 1]))
+                    removed.append((f"{where}, line {start}", lines[start : end - 1], SOLUTION_TAG))
                     previous_end = end - 1
                 out.extend(lines[previous_end:])
                 cell.source = "\n".join(out)
         elif ANSWER_TAG in tags:
-            removed.append((where, source.splitlines()))
+            removed.append((where, source.splitlines(), ANSWER_TAG))
             cell.source = ANSWER_STUB
         elif cell.cell_type == "code" and any(_is_marker_like(s) for s in source.splitlines()):
             raise MarkerError(

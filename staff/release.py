@@ -12,6 +12,7 @@ fail on exactly the stubbed functions. The rules are in ``staff/README.md`` ("Bu
 release").
 """
 import argparse
+import ast
 import importlib.util
 import json
 import os
@@ -35,6 +36,7 @@ from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, Ma
     code_lines,
     find_regions,
     instrument_python_source,
+    scan_markers,
     stub_python_source,
 )
 
@@ -215,8 +217,9 @@ def find_leaks(secrets, texts):
 
     Parameters
     ----------
-    secrets : dict of str to str
-        Compacted solution line -> where it comes from (``"cs231n/layers.py:42"``).
+    secrets : dict of str to (str, bool)
+        Compacted solution line -> (where it comes from, e.g. ``"cs231n/layers.py:42"``, and
+        whether it counts inside a longer line too or only as a whole line).
     texts : iterable of (str, str or None)
         ``(where, text)`` pairs, as from ``kit_texts``; binary files (None) are reported as leaks
         since they cannot be checked.
@@ -231,17 +234,29 @@ def find_leaks(secrets, texts):
         if text is None:
             leaks.append(f"{where}: binary file, cannot be checked for solution lines (keep it out of the kit)")
             continue
-        flat = compact(text)
+        # A whole line counts commented out too ("# x = 1" holds the line "x = 1").
+        flat, lines = compact(text), {compact(line).lstrip("#") for line in text.splitlines()}
         leaks.extend(f"{where}: holds the solution line from {origin}: {secret!r}"
-                     for secret, origin in secrets.items() if secret in flat)
+                     for secret, (origin, anywhere) in secrets.items()
+                     if secret in lines or (anywhere and secret in flat))
     return leaks
 
 
-def _secret_lines(lines, origin, public, secrets):
+def _is_statement(line):
+    """Tell whether ``line`` is Python on its own, not a piece of a statement split over lines."""
+    try:
+        ast.parse(line.strip())
+    except SyntaxError:
+        return False
+    return True
+
+
+def _add_secrets(lines, origin, public, secrets, prose=False):
+    """Add the distinctive lines of one blanked piece to ``secrets`` (see ``find_leaks``)."""
     for line in lines:
         c = compact(line)
         if len(c) >= MIN_SECRET and c not in public:
-            secrets.setdefault(c, origin)
+            secrets.setdefault(c, (origin, prose or _is_statement(line)))
 
 
 def _public_lines(text, skip=()):
@@ -266,7 +281,7 @@ def stage(repo_root, student_dir):
     dict
         ``files`` (shipped paths), ``stubs`` (relpath -> list of stubbed function names, one per
         region), ``blanked`` (notebook relpath -> list of blanked pieces) and ``secrets``
-        (compacted solution line -> origin).
+        (compacted solution line -> (origin, matched anywhere), as ``find_leaks`` takes them).
 
     Raises
     ------
@@ -287,7 +302,7 @@ def stage(repo_root, student_dir):
             dst.write_text(stub_python_source(text, rel), encoding="utf-8")
             if regions:
                 stubs[rel] = [r.function for r in regions]
-                removed_lines[rel] = [(f"{rel}:{r.start + 1 + i}", line)
+                removed_lines[rel] = [(f"{rel}:{r.start + 1 + i}", line, False)
                                       for r in regions for i, line in enumerate(r.body)]
             if rel.startswith("cs231n/"):
                 public |= _public_lines(text, [(r.start, r.end) for r in regions])
@@ -296,11 +311,14 @@ def stage(repo_root, student_dir):
             student, removed = blank_notebook(nb, rel)
             nbformat.write(student, dst)
             if removed:
-                blanked[rel] = [where for where, _ in removed]
-                removed_lines[rel] = [(where, line) for where, lines in removed for line in lines]
-            for cell in nb.cells:
-                if cell.cell_type == "code" and SOLUTION_TAG not in cell.metadata.get("tags", []):
+                blanked[rel] = [where for where, _, _ in removed]
+                removed_lines[rel] = [(where, line, kind == ANSWER_TAG) for where, lines, kind in removed
+                                      for line in lines]
+            for cell in (c for c in nb.cells if c.cell_type == "code"):
+                if SOLUTION_TAG not in cell.metadata.get("tags", []):
                     public |= _public_lines(cell.source)
+                elif regions := scan_markers(cell.source, rel):
+                    public |= _public_lines(cell.source, [(a, b) for a, b, _ in regions])
         elif rel == "README.md":
             dst.write_text(STAFF_ONLY.sub("", src.read_text(encoding="utf-8")), encoding="utf-8")
         else:
@@ -318,8 +336,8 @@ def stage(repo_root, student_dir):
                            f"or {SOLUTION_TAG!r}/{ANSWER_TAG!r} cell: {empty}")
     secrets = {}
     for rel in sorted(removed_lines):
-        for origin, line in removed_lines[rel]:
-            _secret_lines([line], origin, public, secrets)
+        for origin, line, prose in removed_lines[rel]:
+            _add_secrets([line], origin, public, secrets, prose)
     return {"files": files, "stubs": stubs, "blanked": blanked, "secrets": secrets}
 
 

@@ -190,9 +190,9 @@ def test_notebook_solution_cells_blanked_answers_replaced_outputs_stripped():
             assert cell.outputs == [] and cell.execution_count is None
     assert student.metadata == nb.metadata
     assert cells[1].metadata.tags == ["solution"]
-    assert [lines for _, lines in removed] == [
-        ["    return x.cumsum() * 7"], ["secret_value = np.linalg.norm(x) ** 3"],
-        ["The gradient flows back through the max gate only."],
+    assert [(lines, tag) for _, lines, tag in removed] == [
+        (["    return x.cumsum() * 7"], "solution"), (["secret_value = np.linalg.norm(x) ** 3"], "solution"),
+        (["The gradient flows back through the max gate only."], "answer"),
     ]
     # The staff notebook itself is left as it was.
     assert nb.cells[0].outputs and nb.cells[1].execution_count == 2
@@ -326,6 +326,28 @@ def test_solution_line_that_the_library_gives_elsewhere_is_public(mini, tmp_path
     staged = release.stage(mini, tmp_path / "kit")
     assert "flat_input_rows=x.reshape(x.shape[0],-1)" not in staged["secrets"]
     assert "out=flat_input_rows@w+b" in staged["secrets"]
+
+
+def test_split_call_pieces_leak_only_as_whole_lines_and_statements_anywhere(mini, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    solution = nbformat.v4.new_code_cell(
+        f"np.random.seed(0)\n{START}\nsolver = make_solver(model, small_data,\n"
+        f"                     learning_rate=1e-3, lr_decay=0.95)\nweight_scale = 5e-2\n{END}",
+        metadata={"tags": ["solution"]})
+    given = nbformat.v4.new_code_cell("np.random.seed(0)\nsolver = make_solver(model, data, learning_rate=1e-3, lr_decay=0.95)")
+    nb.cells = [solution, given]
+    nbformat.write(nb, mini / "notebooks" / "demo.ipynb")
+    (mini / "tests" / "test_layers.py").write_text(
+        "# Pieces:\n#     learning_rate=1e-3,   lr_decay=0.95)\n# Use FullyConnectedNet(weight_scale=5e-2).\n")
+    staged = release.stage(mini, tmp_path / "kit")
+    assert staged["secrets"]["learning_rate=1e-3,lr_decay=0.95)"] == ("notebooks/demo.ipynb, cell 0, line 2", False)
+    assert staged["secrets"]["weight_scale=5e-2"] == ("notebooks/demo.ipynb, cell 0, line 2", True)
+    # np.random.seed(0) is given code outside the markers: public, not a secret.
+    assert "np.random.seed(0)" not in staged["secrets"]
+    leaks = release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))
+    # The call piece inside the given one-line call is no leak; alone on a line (in the test) it is.
+    assert sorted(leak.split(": holds")[0].rsplit("/kit/", 1)[1] + leak.split("line 2:")[1] for leak in leaks) == [
+        "tests/test_layers.py 'learning_rate=1e-3,lr_decay=0.95)'", "tests/test_layers.py 'weight_scale=5e-2'"]
 
 
 def test_zip_is_reproducible_and_holds_the_kit_under_one_folder(mini, tmp_path):
