@@ -357,8 +357,10 @@ def test_results_are_written_as_tests_finish_so_a_stopped_run_keeps_them(tmp_pat
     results_path = tmp_path / "r" / "results.json"
     cmd = [sys.executable, "-m", "staff.autograder", "grade", str(sub), "--results", str(results_path),
            "--timeout", "600", "-k", "test_layers"]
+    # A killed grader cannot remove its temporary folders: keep them under tmp_path.
+    env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         # Wait until every test before the first softmax_loss test has been recorded.
         deadline, passed = time.monotonic() + 180, 0
