@@ -9,6 +9,7 @@ are skipped otherwise.
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -434,3 +435,16 @@ def test_gradescope_layout_grades_from_the_autograder_zip_and_keeps_the_source_p
         assert got["affine_forward"] == 0
         assert oct((root / "source").stat().st_mode & 0o777) == oct(0o700)
         assert oct((root / "results").stat().st_mode & 0o777) == oct(0o700)
+
+
+def test_run_autograder_writes_results_even_when_python_cannot_start(tmp_path):
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "submission").mkdir()
+    shutil.copy(REPO_ROOT / "staff" / "autograder" / "run_autograder", root / "source" / "run_autograder")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=shutil.which("false"))
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True, capture_output=True,
+                   timeout=60)
+    results = json.loads((root / "results" / "results.json").read_text())
+    validate_results(results)
+    assert results["score"] == 0 and "could not start" in results["output"]
