@@ -5,6 +5,8 @@ The staff source marks every piece of student code with the two CS231n marker li
 in a ``.py`` file (and the function or method that holds each one), refuses malformed markers, and
 writes the stubbed text that ships in the student kit. Notebook cells use the same markers; the
 notebook rules live here too so that ``.py`` files and notebooks are blanked by one parser.
+
+Standard library only: the autograder zip ships this file, and notebooks arrive as nbformat nodes.
 """
 import ast
 import copy
@@ -12,6 +14,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 from io import StringIO
+from typing import Optional, Tuple
 
 START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
@@ -57,11 +60,11 @@ class Region:
     """
 
     relpath: str
-    function: object
+    function: Optional[str]
     start: int
     end: int
     indent: str
-    body: tuple
+    body: Tuple[str, ...]
 
 
 def _is_marker_like(line):

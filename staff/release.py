@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from cs231n.data_utils import default_cifar10_dir
+
 from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, MarkerError: the interface)
     ANSWER_TAG,
     SOLUTION_TAG,
@@ -436,7 +438,9 @@ def run_kit_tests(kit_dir, cifar_dir=None):
         shutil.copyfile(Path(__file__).with_name("kit_probe.py"), tmp / "kit_probe.py")
         out = tmp / "records.jsonl"
         out.touch()
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CIFAR10_DIR")}
+        # Nothing from the calling shell may add options or plugins that change what the probe sees.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "CIFAR10_DIR", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "KIT_PROBE_TEST")}
         env.update(PYTHONPATH=str(tmp), KIT_PROBE_OUT=str(out), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
         if cifar_dir is not None:
             env["CIFAR10_DIR"] = str(cifar_dir)
@@ -567,12 +571,10 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
 
 
 def _cifar_dir(repo_root):
-    """Return the CIFAR-10 folder the staff tests would use, or None (same search as tests/conftest.py)."""
-    for candidate in (os.environ.get("CIFAR10_DIR"), repo_root / "datasets" / "cifar-10-batches-py",
-                      repo_root.parent / "shared" / "data" / "cifar-10-batches-py"):
-        if candidate and (Path(candidate) / "data_batch_1").is_file():
-            return Path(candidate)
-    return None
+    """Return the CIFAR-10 folder for the kit's tests: the library's default, else the shared copy, else None."""
+    # The offline copy that sits beside the repository on development and CI machines.
+    shared = repo_root.parent / "shared" / "data" / "cifar-10-batches-py"
+    return next((d for d in (default_cifar10_dir(), shared) if (d / "data_batch_1").is_file()), None)
 
 
 def build_autograder(repo_root, out_zip):
