@@ -38,7 +38,7 @@ from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, p
 PRESETS = {
     "spiral": dict(hidden_size=100, epochs=20, lr=3e-2, reg=1e-4, batch_size=12, lr_decay=1.0, lr_schedule=None,
                    weight_scale=1e-1, update_rule="adam", dtype="float64", num_training=None, baseline=True),
-    "cifar10": dict(hidden_size=500, epochs=10, lr=3e-4, reg=5e-2, batch_size=200, lr_decay=0.9, lr_schedule=None,
+    "cifar10": dict(hidden_size=500, epochs=10, lr=5e-4, reg=5e-2, batch_size=200, lr_decay=1.0, lr_schedule="cosine",
                     weight_scale=1e-3, update_rule="adam", dtype="float32", num_training=49000, baseline=False),
 }
 SPLITS = ("train", "val", "test")
