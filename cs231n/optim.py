@@ -58,7 +58,8 @@ def sgd(w, dw, config=None):
         config = {}
     config.setdefault("learning_rate", 1e-2)
 
-    next_w = w - config["learning_rate"] * dw
+    # w - learning_rate * dw with the scaled gradient first: numpy then adds w into it in place (no temporary).
+    next_w = -config["learning_rate"] * dw + w
     return next_w, config
 
 
