@@ -481,6 +481,22 @@ def test_proof_refuses_a_test_module_that_calls_a_stub_at_import(mini, tmp_path)
         release.check_tests(kit, reference, stubs)
 
 
+def test_command_line_exits_1_and_names_the_bad_marker(monkeypatch, capsys):
+    def refuse(repo_root, student_dir):
+        raise MarkerError("cs231n/layers.py, line 12: nested START marker")
+
+    monkeypatch.setattr(release, "stage", refuse)
+    assert release.main(["--out", "unused"]) == 1
+    assert capsys.readouterr().err == "release build failed: cs231n/layers.py, line 12: nested START marker\n"
+
+
+def test_autograder_step_is_skipped_with_a_note_when_the_packager_is_missing(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(release.importlib.util, "find_spec", lambda name: None)
+    assert release.build_autograder(REPO_ROOT, tmp_path / "autograder.zip") is None
+    assert "autograder: skipped, staff/autograder/package.py does not exist yet" in capsys.readouterr().out
+    assert not (tmp_path / "autograder.zip").exists()
+
+
 def test_student_files_match_staff_readme():
     text = (REPO_ROOT / "staff" / "README.md").read_text(encoding="utf-8")
     section = text.split("## Student-owned files", 1)[1].split("\n## ", 1)[0]
@@ -520,6 +536,9 @@ def test_release_of_this_repository_ships_exactly_the_allow_list(built):
                    or "cifar-10-batches-py" in s for s in shipped)
     with zipfile.ZipFile(out / "cs231n_kit.zip") as zf:
         assert sorted(n.removeprefix("cs231n_kit/") for n in zf.namelist()) == shipped
+    # The Gradescope zip comes from the autograder's own packager, with its two entry points.
+    with zipfile.ZipFile(out / "autograder.zip") as zf:
+        assert {"setup.sh", "run_autograder"} <= set(zf.namelist())
 
 
 @pytest.mark.slow
