@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -282,7 +283,8 @@ def stage(repo_root, student_dir):
     -------
     dict
         ``files`` (shipped paths), ``stubs`` (relpath -> list of stubbed function names, one per
-        region), ``blanked`` (notebook relpath -> list of blanked pieces) and ``secrets``
+        region), ``blanked`` (notebook relpath -> {"solution": [...], "answer": [...]}, where each
+        blanked piece is) and ``secrets``
         (compacted solution line -> (origin, matched anywhere), as ``find_leaks`` takes them).
 
     Raises
@@ -313,7 +315,7 @@ def stage(repo_root, student_dir):
             student, removed = blank_notebook(nb, rel)
             nbformat.write(student, dst)
             if removed:
-                blanked[rel] = [where for where, _, _ in removed]
+                blanked[rel] = {tag: [where for where, _, t in removed if t == tag] for tag in (SOLUTION_TAG, ANSWER_TAG)}
                 removed_lines[rel] = [(where, line, kind == ANSWER_TAG) for where, lines, kind in removed
                                       for line in lines]
             for cell in (c for c in nb.cells if c.cell_type == "code"):
@@ -653,12 +655,13 @@ def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
 def print_summary(summary, student, kit_zip, autograder_zip):
     """Print what was built and what was proved."""
     print(f"student kit: {student} ({len(summary['files'])} files), zip: {kit_zip}")
+    print(textwrap.fill(", ".join(summary["files"]), width=100, initial_indent="  ", subsequent_indent="  "))
     print(f"autograder:  {autograder_zip or 'skipped (staff/autograder/package.py missing)'}")
     print("stubbed:")
     for rel, funcs in summary["stubs"].items():
-        print(f"  {rel:32s} {len(funcs):3d} regions in {len(set(funcs))} functions")
+        print(f"  {rel:36s} {len(funcs):3d} regions in {len(set(funcs))} functions")
     for rel, pieces in summary["blanked"].items():
-        print(f"  {rel:32s} {len(pieces):3d} solution pieces and answers blanked")
+        print(f"  {rel:36s} {len(pieces[SOLUTION_TAG]):3d} solution regions or cells, {len(pieces[ANSWER_TAG])} answers")
     if "tests" in summary:
         t = summary["tests"]
         print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
