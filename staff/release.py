@@ -85,11 +85,12 @@ KIT_IMPORTS = (
     "cs231n.vis_utils",
 )
 
-# The leak rule (proof a). A solution line is a secret when, with all whitespace removed, it has
-# at least MIN_SECRET characters and is not a code line the library or a given notebook cell also
-# gives outside every region (such a line is public by construction, e.g. "N = x.shape[0]").
-# A secret must not occur anywhere in the kit: code, docstrings, comments, tests, README,
-# notebook sources and outputs, the kit zip. Shorter lines ("pass", "return out", ")") are generic.
+# The leak rule (proof a; staff/README.md says it in full). A solution line is a secret when, with
+# all whitespace removed, it has at least MIN_SECRET characters and is not a code line that the
+# library or a notebook's given code also has outside every region (public by construction, e.g.
+# "N = x.shape[0]"). Shorter lines ("pass", "return out", ")") are generic. A secret must not occur
+# anywhere in the kit folder or zip; a piece of a statement split over lines counts only as a
+# whole line, anything else also inside a longer line.
 MIN_SECRET = 12
 
 # The README part between these comments is for staff and stays out of the kit's README.
