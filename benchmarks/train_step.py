@@ -22,6 +22,8 @@ same parameters on the same batches must give the same losses and parameters in 
     python benchmarks/train_step.py                      all four configurations, 200 rounds each
     python benchmarks/train_step.py --hidden 100 --dtype float32 --rounds 50
     python benchmarks/train_step.py --no-torch           the kit against the GEMMs only
+    python benchmarks/train_step.py --block 5            5 runs of each in a row per round, fastest kept
+    OPENBLAS_NUM_THREADS=1 python benchmarks/train_step.py --clock cpu    one thread, CPU time: for a busy machine
 
 PyTorch comes from ``requirements-bench.txt`` (``pip install -r requirements-bench.txt``); the kit
 itself never needs it.
@@ -156,8 +158,11 @@ def check_same_network(H, dtype, torch, steps=3):
     return worst
 
 
-def run_config(H, dtype, rounds, torch):
-    """Time kit steps, PyTorch steps and the GEMMs alone, interleaved; return the medians."""
+def run_config(H, dtype, rounds, torch, block=1):
+    """Time kit steps, PyTorch steps and the GEMMs alone, interleaved; return the medians.
+
+    Each round runs every variant ``block`` times in a row and keeps its fastest run.
+    """
     model, configs = make_kit_model(H, dtype)
     batches = make_batches(dtype)
     operands = gemm_operands(H, dtype)
@@ -175,7 +180,8 @@ def run_config(H, dtype, rounds, torch):
     times = {k: [] for k in order}
     for i in range(WARMUP_ROUNDS + rounds):
         for name in (order if i % 2 == 0 else order[::-1]):
-            t = variants[name](i)
+            # With block > 1, the first runs of a block absorb the switch from the other library's threads.
+            t = min(variants[name](block * i + j) for j in range(block))
             if i >= WARMUP_ROUNDS:
                 times[name].append(t)
     t = {k: np.array(v) for k, v in times.items()}
@@ -196,10 +202,15 @@ def main(argv=None):
     p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
     p.add_argument("--rounds", type=int, default=200, help="timed rounds per configuration")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out (the kit against the GEMMs)")
+    p.add_argument("--block", type=int, default=1,
+                   help="runs of each variant in a row per round, the fastest kept (default 1: step by step); "
+                        "a larger block shows whether one library's idle threads slow the other down")
     p.add_argument("--clock", choices=CLOCKS, default="wall",
                    help="wall: elapsed time (default); cpu: CPU time of this thread, which other programs on "
                         "a busy machine do not inflate; needs OPENBLAS_NUM_THREADS=1 (PyTorch then uses 1 too)")
     args = p.parse_args(argv)
+    if args.rounds < 1 or args.block < 1:
+        p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
     global clock
     clock = CLOCKS[args.clock]
 
@@ -218,8 +229,9 @@ def main(argv=None):
         torch_note = f"; PyTorch {torch.__version__} with {torch.get_num_threads()} threads"
     print(f"Command: {command_line(__file__, argv)}")
     print(machine_line(torch_note))
+    block = "" if args.block == 1 else f" (each the fastest of {args.block} runs in a row)"
     print(f"Step: N={N}, D={D}, C={C}, reg={REG}, SGD learning rate {LEARNING_RATE}; medians of {args.clock} "
-          f"times over {args.rounds} interleaved rounds after {WARMUP_ROUNDS} warm-up rounds")
+          f"times over {args.rounds} interleaved rounds{block} after {WARMUP_ROUNDS} warm-up rounds")
 
     header = ["H", "dtype", "kit step", "PyTorch step", "kit / PyTorch", "GEMMs alone (OpenBLAS / MKL)",
               "kit % of GEMM peak", "PyTorch % of GEMM peak", "GEMM GFLOP/s"]
@@ -229,7 +241,7 @@ def main(argv=None):
             dtype = np.dtype(dtype_name)
             if torch is not None:
                 check_same_network(H, dtype, torch)
-            r = run_config(H, dtype, args.rounds, torch)
+            r = run_config(H, dtype, args.rounds, torch, args.block)
             ms = lambda s: f"{1e3 * s:.2f} ms"  # noqa: E731
             if torch is None:
                 rows.append([H, dtype_name, ms(r["kit"]), "-", "-", ms(r["gemm_numpy"]),
