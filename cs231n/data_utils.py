@@ -43,7 +43,11 @@ class CIFARFormatError(ValueError):
 
 def _latin1_encode(text, encoding="utf-8"):
     """``_codecs.encode`` restricted to latin-1, the only use protocol 2 makes of it (bytes)."""
-    if not isinstance(text, str) or codecs.lookup(encoding).name != "iso8859-1":
+    try:
+        latin1 = codecs.lookup(encoding).name == "iso8859-1"
+    except (LookupError, TypeError):
+        latin1 = False
+    if not isinstance(text, str) or not latin1:
         raise UnsafePickleError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) in a CIFAR batch")
     return text.encode("latin-1")
 

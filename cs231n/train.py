@@ -155,6 +155,7 @@ def accuracies(solver, data):
 
 
 def format_accuracies(name, acc, seconds):
+    """One summary line: the model's name, its accuracy on each split and its training time."""
     return f"{name:<22} " + "  ".join(f"{s} {100 * acc[s]:5.1f}%" for s in SPLITS) + f"   ({seconds:.1f} s)"
 
 
