@@ -50,21 +50,21 @@ def make_batches(dtype, seed=0):
     return [(rng.standard_normal((N, 3, 32, 32)).astype(dtype), rng.integers(C, size=N)) for _ in range(NUM_BATCHES)]
 
 
-def make_kit_model(H, dtype, seed=0):
+def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet):
     """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param."""
     np.random.seed(seed)
-    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
+    model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
     model.params = {k: v.astype(dtype) for k, v in model.params.items()}
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 
 
-def kit_step(model, configs, X, y):
+def kit_step(model, configs, X, y, update=sgd):
     """One training step of the kit: ``Solver._step`` without drawing the minibatch. Returns the loss."""
     loss, grads = model.loss(X, y)
     loss = float(loss)
     for p, w in model.params.items():
-        model.params[p], configs[p] = sgd(w, grads[p], configs[p])
+        model.params[p], configs[p] = update(w, grads[p], configs[p])
     return loss
 
 

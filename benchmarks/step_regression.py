@@ -1,0 +1,85 @@
+"""Regression benchmark: the kit's training step at a git revision against the working copy.
+
+The step is the one of ``train_step.py`` (``TwoLayerNet.loss`` and ``sgd`` on every parameter, on
+CIFAR-10-shaped batches). The package ``cs231n`` of REV is extracted with ``git archive`` into a
+temporary folder under another name, so both versions run in one process, interleaved round by round
+from the same initial parameters; the table gives medians and the median of per-round ratios, and the
+last line the largest difference between the two versions' parameters after the run.
+
+    python benchmarks/step_regression.py HEAD~3
+    OPENBLAS_NUM_THREADS=1 python benchmarks/step_regression.py d33074e~1 --clock cpu
+"""
+import argparse
+import importlib
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import train_step
+from common import REPO_ROOT, command_line, machine_line, markdown_table, numpy_blas
+
+
+def import_revision(rev, folder):
+    """Import ``cs231n`` as it is at git revision ``rev`` under the name ``cs231n_at_rev``."""
+    archive = subprocess.run(["git", "archive", rev, "cs231n"], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    (Path(folder) / "cs231n").rename(Path(folder) / "cs231n_at_rev")
+    sys.path.insert(0, str(folder))
+    # fc_net and optim import their siblings relatively, so they load under the new name.
+    return (importlib.import_module("cs231n_at_rev.classifiers.fc_net").TwoLayerNet,
+            importlib.import_module("cs231n_at_rev.optim").sgd)
+
+
+def compare(H, dtype, rounds, old_net, old_sgd):
+    """Interleave the steps of both versions; return medians, the ratio and the largest parameter difference."""
+    batches = train_step.make_batches(dtype)
+    old, new = train_step.make_kit_model(H, dtype, net_class=old_net), train_step.make_kit_model(H, dtype)
+    times = {"old": [], "new": []}
+    for i in range(train_step.WARMUP_ROUNDS + rounds):
+        pairs = [("old", old, old_sgd), ("new", new, train_step.sgd)]
+        for name, (model, configs), update in (pairs if i % 2 == 0 else pairs[::-1]):
+            t = train_step.timed(train_step.kit_step, model, configs, *batches[i % len(batches)], update)
+            if i >= train_step.WARMUP_ROUNDS:
+                times[name].append(t)
+    t_old, t_new = np.array(times["old"]), np.array(times["new"])
+    diff = max(float(np.max(np.abs(old[0].params[k] - new[0].params[k]))) for k in new[0].params)
+    return np.median(t_old), np.median(t_new), float(np.median(t_new / t_old)), diff
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("rev", help="a git revision, e.g. HEAD~3 or a commit hash")
+    p.add_argument("--hidden", type=int, nargs="+", default=[100, 512])
+    p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
+    p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--clock", choices=train_step.CLOCKS, default="wall",
+                   help="cpu: CPU time of this thread (needs OPENBLAS_NUM_THREADS=1)")
+    args = p.parse_args(argv)
+    if args.clock == "cpu" and numpy_blas()["threads"] != 1:
+        p.exit(2, "--clock cpu counts this thread only: run with OPENBLAS_NUM_THREADS=1\n")
+    train_step.clock = train_step.CLOCKS[args.clock]
+
+    print(f"Command: {command_line(__file__, argv)}")
+    print(machine_line())
+    rows, worst = [], 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        old_net, old_sgd = import_revision(args.rev, folder)
+        for H in args.hidden:
+            for dtype in args.dtype:
+                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_net, old_sgd)
+                rows.append([H, dtype, f"{1e3 * t_old:.2f} ms", f"{1e3 * t_new:.2f} ms", f"{ratio:.2f}"])
+                worst = max(worst, diff)
+    print(markdown_table(["H", "dtype", f"step at {args.rev}", "step now", "now / then"], rows))
+    print(f"Largest difference between the two versions' parameters after {train_step.WARMUP_ROUNDS + args.rounds} "
+          f"steps: {worst:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
