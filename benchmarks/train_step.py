@@ -126,6 +126,11 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 clock = CLOCKS["wall"]
 
 
+def ms(seconds):
+    """Format a time in milliseconds."""
+    return f"{1e3 * seconds:.2f} ms"
+
+
 def timed(f, *args):
     """Seconds ``f(*args)`` takes on ``clock``."""
     tic = clock()
@@ -242,7 +247,6 @@ def main(argv=None):
             if torch is not None:
                 check_same_network(H, dtype, torch)
             r = run_config(H, dtype, args.rounds, torch, args.block)
-            ms = lambda s: f"{1e3 * s:.2f} ms"  # noqa: E731
             if torch is None:
                 rows.append([H, dtype_name, ms(r["kit"]), "-", "-", ms(r["gemm_numpy"]),
                              f"{100 * r['kit_of_peak']:.0f}%", "-", f"{r['gemm_gflops']:.0f}"])
