@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+import cs231n
 from cs231n.data_utils import default_cifar10_dir
 
 from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, MarkerError: the interface)
@@ -47,16 +48,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "staff" / "build"
 KIT_NAME = "cs231n_kit"
 
-# The student-owned files of staff/README.md: the autograder takes only these from a submission.
-STUDENT_FILES = (
-    "cs231n/layers.py",
-    "cs231n/classifiers/fc_net.py",
-    "cs231n/optim.py",
-    "cs231n/graph.py",
-    "notebooks/backprop.ipynb",
-    "notebooks/two_layer_net.ipynb",
-    "notebooks/FullyConnectedNets.ipynb",
-)
+# The student-owned files (listed once, in the library); the autograder takes only these from a submission.
+STUDENT_FILES = cs231n.STUDENT_FILES
 
 # What ships, as (glob pattern relative to the repository root, required). Nothing else does:
 # staff/, benchmarks/, .ci/, .git, caches and data are absent because they are not listed.
