@@ -1,4 +1,4 @@
-"""What the performance benchmarks share: the machine line, the BLAS numpy runs on, tables.
+"""What the benchmarks share: the data folder, the machine line, the BLAS numpy runs on, tables.
 
 Every benchmark prints a Markdown table that can be pasted into the README as it is, preceded by
 the command that produced it and one line describing the machine.
@@ -11,7 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
+from cs231n.data_utils import default_cifar10_dir
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
+
+
+def find_cifar10_dir(given):
+    """The folder given, else ``$CIFAR10_DIR`` / the kit's datasets folder, else the shared offline copy."""
+    if given is not None:
+        return Path(given)
+    for candidate in (default_cifar10_dir(), SHARED_CIFAR_DIR):
+        if (candidate / "data_batch_1").is_file():
+            return candidate
+    return default_cifar10_dir()  # get_CIFAR10_data then says how to fetch the data
 
 
 def numpy_blas():

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import REPO_ROOT, command_line, machine_line, markdown_table
-from train_cifar10 import find_cifar10_dir
+from common import REPO_ROOT, command_line, find_cifar10_dir, machine_line, markdown_table
 
 MiB = 2**20
 

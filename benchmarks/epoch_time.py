@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import command_line, machine_line, markdown_table
+from common import command_line, find_cifar10_dir, machine_line, markdown_table
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.data_utils import get_CIFAR10_data
 from cs231n.solver import Solver
-from train_cifar10 import find_cifar10_dir
 
 BATCH_SIZE, HIDDEN = 200, 100
 

@@ -13,40 +13,16 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from common import command_line, find_cifar10_dir, machine_line
 from cs231n.classifiers.fc_net import TwoLayerNet
-from cs231n.data_utils import default_cifar10_dir, get_CIFAR10_data
+from cs231n.data_utils import get_CIFAR10_data
 from cs231n.train import PRESETS, accuracies, train_model
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
-
-
-def find_cifar10_dir(given):
-    """The folder given, else ``$CIFAR10_DIR`` / the kit's datasets folder, else the shared offline copy."""
-    if given is not None:
-        return Path(given)
-    for candidate in (default_cifar10_dir(), SHARED_CIFAR_DIR):
-        if (candidate / "data_batch_1").is_file():
-            return candidate
-    return default_cifar10_dir()  # get_CIFAR10_data then says how to fetch the data
-
-
-def blas_description():
-    """Which BLAS numpy runs on, with its thread count (threadpoolctl when installed)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    return ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
-                     f"{i['num_threads']} threads" for i in blas) or "none found"
 
 
 def main(argv=None):
@@ -70,11 +46,9 @@ def main(argv=None):
     if args.lr_schedule is not None:
         args.lr_decay = 1.0
 
-    cli = sys.argv[1:] if argv is None else list(argv)
-    command = "python " + " ".join([os.path.relpath(__file__, REPO_ROOT), *cli])
+    command = command_line(__file__, argv)
     print(f"Command: {command}")
-    print(f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, numpy {np.__version__}, "
-          f"BLAS {blas_description()}, load average {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     tic = time.perf_counter()
     data = get_CIFAR10_data(cifar10_dir=find_cifar10_dir(args.cifar10_dir), dtype=np.dtype(args.dtype))
     print(f"Loaded 49,000/1,000/1,000 images in {time.perf_counter() - tic:.1f} s")
