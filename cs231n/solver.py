@@ -38,6 +38,7 @@ import zipfile
 import numpy as np
 
 from cs231n import optim
+from cs231n.data_utils import _count
 
 CHECKPOINT_FORMAT = "cs231n-solver-checkpoint"
 
@@ -179,14 +180,6 @@ def _timing(tic, done, remaining):
     return f"{_format_seconds(elapsed)} elapsed, ETA {_format_seconds(elapsed / done * remaining)}"
 
 
-def _positive_int(name, value, allow_zero=False):
-    """Return ``value`` if it is an int > 0 (or >= 0), else raise ValueError naming ``name``."""
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _atomic_savez(path, arrays):
     """Write ``arrays`` to ``path`` as an .npz file so that ``path`` is never left half-written.
 
@@ -275,12 +268,12 @@ class Solver:
         self.update_rule = kwargs.pop("update_rule", "sgd")
         self.optim_config = kwargs.pop("optim_config", {})
         self.lr_decay = kwargs.pop("lr_decay", 1.0)
-        self.batch_size = _positive_int("batch_size", kwargs.pop("batch_size", 100))
-        self.num_epochs = _positive_int("num_epochs", kwargs.pop("num_epochs", 10), allow_zero=True)
+        self.batch_size = _count(kwargs.pop("batch_size", 100), "batch_size", minimum=1)
+        self.num_epochs = _count(kwargs.pop("num_epochs", 10), "num_epochs")
         self.num_train_samples = kwargs.pop("num_train_samples", 1000)
         self.num_val_samples = kwargs.pop("num_val_samples", None)
         self.checkpoint_name = kwargs.pop("checkpoint_name", None)
-        self.print_every = _positive_int("print_every", kwargs.pop("print_every", 10))
+        self.print_every = _count(kwargs.pop("print_every", 10), "print_every", minimum=1)
         self.verbose = kwargs.pop("verbose", True)
         self.lr_schedule = kwargs.pop("lr_schedule", None)
         resume_from = kwargs.pop("resume_from", None)
@@ -397,7 +390,7 @@ class Solver:
         float
             Fraction of examples whose highest score is the correct class.
         """
-        batch_size = _positive_int("batch_size", batch_size)
+        batch_size = _count(batch_size, "batch_size", minimum=1)
         N = X.shape[0]
         if N == 0:
             raise ValueError(f"X holds no examples (shape {X.shape}): there is no accuracy to measure")
