@@ -28,6 +28,8 @@ class Gate:
     ----------
     label : str
         The text drawn inside the gate's circle.
+    num_inputs : int
+        How many floats ``forward`` takes and ``backward`` returns gradients for.
     """
 
     label = "?"
