@@ -73,7 +73,7 @@ def main(argv=None):
         for H in args.hidden:
             for dtype in args.dtype:
                 t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_net, old_sgd)
-                rows.append([H, dtype, f"{1e3 * t_old:.2f} ms", f"{1e3 * t_new:.2f} ms", f"{ratio:.2f}"])
+                rows.append([H, dtype, train_step.ms(t_old), train_step.ms(t_new), f"{ratio:.2f}"])
                 worst = max(worst, diff)
     print(markdown_table(["H", "dtype", f"step at {args.rev}", "step now", "now / then"], rows))
     print(f"Largest difference between the two versions' parameters after {train_step.WARMUP_ROUNDS + args.rounds} "
