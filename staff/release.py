@@ -248,14 +248,6 @@ def _is_statement(line):
     return True
 
 
-def _add_secrets(lines, origin, public, secrets, prose=False):
-    """Add the distinctive lines of one blanked piece to ``secrets`` (see ``find_leaks``)."""
-    for line in lines:
-        c = compact(line)
-        if len(c) >= MIN_SECRET and c not in public:
-            secrets.setdefault(c, (origin, prose or _is_statement(line)))
-
-
 def _public_lines(text, skip=()):
     """Return the compacted code lines of ``text`` outside the 1-based line ranges in ``skip``."""
     lines = text.splitlines()
@@ -335,7 +327,9 @@ def stage(repo_root, student_dir):
     secrets = {}
     for rel in sorted(removed_lines):
         for origin, line, prose in removed_lines[rel]:
-            _add_secrets([line], origin, public, secrets, prose)
+            c = compact(line)
+            if len(c) >= MIN_SECRET and c not in public:
+                secrets.setdefault(c, (origin, prose or _is_statement(line)))
     return {"files": files, "stubs": stubs, "blanked": blanked, "secrets": secrets}
 
 
