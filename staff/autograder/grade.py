@@ -94,8 +94,9 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
         if not submission.exists():
             raise FileNotFoundError(f"submission {submission} does not exist")
         private = Path(tempfile.mkdtemp(prefix="cs231n-grader-"))
-        sandbox, _, notes = build_sandbox(instructor_root(), submission)
-        runner = StudentRunner(sandbox, preload_modules(instructor_root()), timeout=timeout,
+        instructor = instructor_root()
+        sandbox, _, notes = build_sandbox(instructor, submission)
+        runner = StudentRunner(sandbox, preload_modules(instructor), timeout=timeout,
                                private_dir=private, budget=budget).start()
         if not runner.isolated:
             notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
