@@ -444,7 +444,8 @@ class Solver:
                     for config in self.optim_configs.values():
                         config["learning_rate"] *= self.lr_decay
 
-            if t == 0 or t == num_iterations - 1 or epoch_end:
+            # The last update always ends an epoch (num_iterations is a whole number of epochs).
+            if t == 0 or epoch_end:
                 train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
                 val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
                 self.train_acc_history.append(train_acc)
