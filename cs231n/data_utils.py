@@ -193,7 +193,7 @@ def load_CIFAR10(ROOT):
 
 def _count(value, name, minimum=0):
     """Return ``value`` as an int >= minimum, else raise a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -234,7 +234,9 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
     CIFAR10NotFoundError
         The batches are missing; the message says which command fetches them.
     ValueError
-        A count is negative, or the requested training and validation images would overlap.
+        A count is not an integer or is negative (``num_training`` 0), the requested training and
+        validation images would overlap, ``num_test`` exceeds the test images, or ``dtype`` is not
+        a float type.
     """
     num_training = _count(num_training, "num_training", minimum=1)
     num_validation = _count(num_validation, "num_validation")
