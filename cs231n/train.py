@@ -93,12 +93,11 @@ def choose_dataset(args):
         One line saying which dataset is used and why.
     """
     cifar_dir = args.cifar10_dir or default_cifar10_dir()
-    found = (Path(cifar_dir) / "data_batch_1").is_file()
     if args.dataset == "spiral":
         return "spiral", "Dataset: the built-in spiral (--dataset spiral)."
     if args.dataset == "cifar10":
         return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir}."
-    if found:
+    if (Path(cifar_dir) / "data_batch_1").is_file():
         return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir} (found there; --dataset spiral for the toy data)."
     return "spiral", (f"Dataset: the built-in spiral, since CIFAR-10 is not in {cifar_dir}. To train on "
                       f"CIFAR-10, run `{GET_DATASETS_COMMAND}` and then this command again.")
