@@ -219,7 +219,7 @@ class Diagnosis:
 
     @property
     def is_bug(self):
-        """True unless the finding is harmless (a kink) or stops the comparison (float32)."""
+        """True unless the finding is harmless (a kink, rounding noise, a grey zone) or stops the comparison (float32)."""
         return self.code not in ("kink", "float32", "grey_zone", "noise")
 
 
@@ -676,7 +676,7 @@ def _verdict(err, diagnoses):
         return WARN
     if err < THRESHOLDS["pass"]:
         return PASS
-    return FAIL if err >= THRESHOLDS["fail"] else WARN
+    return WARN if err < THRESHOLDS["fail"] else FAIL  # written so that a nan error is a FAIL
 
 
 def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0, **kwargs):
@@ -748,7 +748,7 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
                 "Return one gradient per input of the forward pass, in the same order."))
         if mutated:
             res.diagnoses.append(_mutation_diagnosis(", ".join(mutated)))
-        res.verdict = _verdict(res.rel_error if not np.isnan(res.rel_error) else np.inf, res.diagnoses)
+        res.verdict = _verdict(res.rel_error, res.diagnoses)
         results.append(res)
     return results
 
