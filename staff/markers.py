@@ -203,6 +203,20 @@ def find_regions(text, relpath):
     return regions
 
 
+def _replace_bodies(lines, pieces):
+    """Return ``lines`` with region bodies swapped; ``pieces`` holds ``(start, end, new_lines)`` in order.
+
+    ``start`` and ``end`` are the 1-based marker lines, which stay; only the lines between them go.
+    """
+    out, previous_end = [], 0
+    for start, end, new_lines in pieces:
+        out.extend(lines[previous_end:start])
+        out.extend(new_lines)
+        previous_end = end - 1
+    out.extend(lines[previous_end:])
+    return out
+
+
 def stub_lines(function, relpath, indent):
     """Return the lines that replace a region's body: a raise naming ``function`` and ``relpath``."""
     message = STUB_MESSAGE.format(function=function, relpath=relpath)
@@ -245,14 +259,8 @@ def stub_python_source(text, relpath):
     if not regions:
         return text
     newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines()
-    out = []
-    previous_end = 0
-    for r in regions:
-        out.extend(lines[previous_end : r.start])
-        out.extend(stub_lines(r.function, relpath, r.indent))
-        previous_end = r.end - 1
-    out.extend(lines[previous_end:])
+    out = _replace_bodies(text.splitlines(), [(r.start, r.end, stub_lines(r.function, relpath, r.indent))
+                                               for r in regions])
     stubbed = newline.join(out) + (newline if text.endswith(("\n", "\r")) else "")
     try:
         compile(stubbed, relpath, "exec")
@@ -362,14 +370,10 @@ def blank_notebook(nb, relpath):
                 removed.append((where, lines, SOLUTION_TAG))
                 cell.source = CELL_TODO
             else:
-                out, previous_end = [], 0
-                for start, end, indent in pairs:
-                    out.extend(lines[previous_end:start])
-                    out.extend([f"{indent}{CELL_TODO}", f"{indent}pass"])
-                    removed.append((f"{where}, line {start}", lines[start : end - 1], SOLUTION_TAG))
-                    previous_end = end - 1
-                out.extend(lines[previous_end:])
-                cell.source = "\n".join(out)
+                removed.extend((f"{where}, line {start}", lines[start : end - 1], SOLUTION_TAG)
+                               for start, end, _ in pairs)
+                todo = [(start, end, [f"{indent}{CELL_TODO}", f"{indent}pass"]) for start, end, indent in pairs]
+                cell.source = "\n".join(_replace_bodies(lines, todo))
         elif ANSWER_TAG in tags:
             removed.append((where, source.splitlines(), ANSWER_TAG))
             cell.source = ANSWER_STUB
