@@ -217,18 +217,17 @@ def test_softmax_loss_is_finite_at_extreme_scores(dtype, scale):
         loss, dx = layers.softmax_loss(x, y)
     assert np.isfinite(loss) and np.all(np.isfinite(dx))
     # One row puts all the probability on class 0 (or -1e4 there), the other 2e4 away from it.
-    big = abs(scale)
-    if scale > 0:
-        assert loss == pytest.approx(big, rel=1e-6)
-        np.testing.assert_allclose(dx, [[0.0, 0.0, 0.0], [-0.5, 0.5, 0.0]], atol=1e-7)
-    else:
-        assert loss == pytest.approx(big, rel=1e-6)
-        np.testing.assert_allclose(dx, [[-0.5, 0.5, 0.0], [0.0, 0.0, 0.0]], atol=1e-7)
+    assert loss == pytest.approx(abs(scale), rel=1e-6)
+    right, wrong = [0.0, 0.0, 0.0], [-0.5, 0.5, 0.0]
+    np.testing.assert_allclose(dx, [right, wrong] if scale > 0 else [wrong, right], atol=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------
 # Inputs untouched, dtypes kept
 # ---------------------------------------------------------------------------------------------
+
+N_CALLS = 14  # len(all_calls(...)), needed by parametrize before any generator exists
+
 
 def all_calls(rng, dtype):
     """(name, function, args) for every function in layers.py, with inputs of the given dtype."""
@@ -260,7 +259,7 @@ def arrays_in(obj):
     return []
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(N_CALLS))
 def test_no_function_modifies_its_inputs_or_returns_a_view_of_them(rng, index):
     name, fn, args = all_calls(rng, np.float64)[index]
     inputs = arrays_in(args)
@@ -275,13 +274,14 @@ def test_no_function_modifies_its_inputs_or_returns_a_view_of_them(rng, index):
 
 def test_all_calls_covers_every_public_function(rng):
     public = {n for n in dir(layers) if not n.startswith("_") and callable(getattr(layers, n))}
-    names = {name.replace("_alpha_0.2", "") for name, _, _ in all_calls(rng, np.float64)}
-    assert len(all_calls(rng, np.float64)) == 14
+    calls = all_calls(rng, np.float64)
+    names = {name.replace("_alpha_0.2", "") for name, _, _ in calls}
+    assert len(calls) == N_CALLS
     assert public == names
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(N_CALLS))
 def test_outputs_keep_the_input_float_dtype(rng, dtype, index):
     name, fn, args = all_calls(rng, dtype)[index]
     result = fn(*args)
