@@ -43,10 +43,6 @@ class SoftmaxClassifier:
         return -np.mean(np.log(probs[rows, y])), {"W": X.T @ dscores, "b": dscores.sum(axis=0)}
 
 
-def tiny_net(seed=0):
-    return SoftmaxClassifier(seed)
-
-
 def two_layer_net(seed=0):
     np.random.seed(seed)
     return TwoLayerNet(input_dim=D, hidden_dim=10, num_classes=C, weight_scale=0.1)
@@ -73,7 +69,7 @@ def lrs_per_update(record, num_params=2):
 
 def test_unknown_keyword_arguments_raise_naming_each_of_them():
     with pytest.raises(ValueError, match='Unrecognized arguments "learning_rate", "epochs"'):
-        Solver(tiny_net(), tiny_data(), learning_rate=1e-3, epochs=3)
+        Solver(SoftmaxClassifier(), tiny_data(), learning_rate=1e-3, epochs=3)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -87,21 +83,21 @@ def test_unknown_keyword_arguments_raise_naming_each_of_them():
 ])
 def test_bad_settings_raise_value_errors_naming_the_setting(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        Solver(tiny_net(), tiny_data(), **kwargs)
+        Solver(SoftmaxClassifier(), tiny_data(), **kwargs)
 
 
 def test_checkpoint_name_in_a_missing_folder_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="checkpoint_name .* not an existing folder"):
-        Solver(tiny_net(), tiny_data(), checkpoint_name=str(tmp_path / "missing" / "run"))
+        Solver(SoftmaxClassifier(), tiny_data(), checkpoint_name=str(tmp_path / "missing" / "run"))
 
 
 def test_missing_or_mismatched_data_raise_value_errors():
     data = tiny_data()
     with pytest.raises(ValueError, match="'y_val' is missing"):
-        Solver(tiny_net(), {k: v for k, v in data.items() if k != "y_val"})
+        Solver(SoftmaxClassifier(), {k: v for k, v in data.items() if k != "y_val"})
     data["y_train"] = data["y_train"][:10]
     with pytest.raises(ValueError, match="X_train and y_train must have the same length, got 60 and 10"):
-        Solver(tiny_net(), data)
+        Solver(SoftmaxClassifier(), data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +121,7 @@ def test_training_overfits_fifty_examples_to_full_training_accuracy():
 
 
 def test_histories_have_one_loss_per_update_and_accuracies_at_start_and_each_epoch():
-    solver = Solver(tiny_net(), tiny_data(), batch_size=20, num_epochs=3, verbose=False)
+    solver = Solver(SoftmaxClassifier(), tiny_data(), batch_size=20, num_epochs=3, verbose=False)
     solver.train()
     assert len(solver.loss_history) == 3 * (60 // 20)
     assert len(solver.train_acc_history) == len(solver.val_acc_history) == 3 + 1
@@ -134,7 +130,7 @@ def test_histories_have_one_loss_per_update_and_accuracies_at_start_and_each_epo
 
 def test_model_ends_with_the_parameters_of_the_best_validation_accuracy():
     data = tiny_data()
-    solver = Solver(tiny_net(), data, optim_config={"learning_rate": 0.5}, batch_size=10, num_epochs=5,
+    solver = Solver(SoftmaxClassifier(), data, optim_config={"learning_rate": 0.5}, batch_size=10, num_epochs=5,
                     verbose=False)
     solver.train()
     assert solver.best_val_acc == max(solver.val_acc_history)
@@ -147,7 +143,7 @@ def test_model_ends_with_the_parameters_of_the_best_validation_accuracy():
 
 
 def test_changing_the_trained_model_in_place_leaves_best_params_alone():
-    solver = Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=2, verbose=False)
+    solver = Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=2, verbose=False)
     solver.train()
     best_W = solver.best_params["W"].copy()
     solver.model.params["W"] += 1.0  # e.g. an update rule that works in place, in a later run
@@ -197,7 +193,7 @@ def test_check_accuracy_on_a_subsample_scores_the_examples_np_random_choice_draw
 
 def test_lr_decay_multiplies_the_learning_rate_once_per_epoch():
     record = []
-    solver = Solver(tiny_net(), tiny_data(), update_rule=recording(optim.sgd, record),
+    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule=recording(optim.sgd, record),
                     optim_config={"learning_rate": 0.1}, lr_decay=0.5, batch_size=20, num_epochs=3,
                     verbose=False)
     solver.train()
@@ -237,7 +233,7 @@ def test_schedules_reject_update_numbers_outside_one_to_T(schedule, t):
 ])
 def test_solver_uses_the_schedule_with_t_counting_updates_from_one_to_T(name, formula):
     record = []
-    solver = Solver(tiny_net(), tiny_data(), update_rule=recording(optim.sgd, record),
+    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule=recording(optim.sgd, record),
                     optim_config={"learning_rate": 0.2}, lr_schedule=name, batch_size=15, num_epochs=3,
                     verbose=False)
     solver.train()
@@ -247,7 +243,7 @@ def test_solver_uses_the_schedule_with_t_counting_updates_from_one_to_T(name, fo
 
 def test_schedule_without_a_base_learning_rate_raises():
     with pytest.raises(ValueError, match=r"lr_schedule needs the base learning rate.*'learning_rate'"):
-        Solver(tiny_net(), tiny_data(), update_rule="adam", lr_schedule="linear")
+        Solver(SoftmaxClassifier(), tiny_data(), update_rule="adam", lr_schedule="linear")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +308,7 @@ def test_a_loss_that_is_nan_before_any_update_points_at_the_data():
     data = tiny_data()
     data["X_train"] = np.full_like(data["X_train"], np.nan)
     with pytest.raises(LossDivergedError, match="iteration 1 .*before any update.*training data"):
-        Solver(tiny_net(), data, verbose=False).train()
+        Solver(SoftmaxClassifier(), data, verbose=False).train()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +374,7 @@ def test_run_resumed_from_its_last_checkpoint_ends_like_an_uninterrupted_run(tmp
 
 
 def test_checkpoint_holds_no_pickled_data_and_records_the_training_state(tmp_path):
-    solver = Solver(tiny_net(), tiny_data(), update_rule="adam", batch_size=20, num_epochs=2,
+    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule="adam", batch_size=20, num_epochs=2,
                     checkpoint_name=str(tmp_path / "ck"), verbose=False)
     solver.train()
     with np.load(tmp_path / "ck_epoch_2.npz", allow_pickle=False) as f:
@@ -395,7 +391,7 @@ def test_checkpoint_holds_no_pickled_data_and_records_the_training_state(tmp_pat
 
 def test_a_failed_checkpoint_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     name = str(tmp_path / "ck")
-    Solver(tiny_net(), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name, verbose=False).train()
+    Solver(SoftmaxClassifier(), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name, verbose=False).train()
     before = (tmp_path / "ck_epoch_0.npz").read_bytes()
 
     def savez_then_disk_full(file, **arrays):
@@ -404,7 +400,7 @@ def test_a_failed_checkpoint_write_leaves_the_previous_file_whole(tmp_path, monk
 
     monkeypatch.setattr(np, "savez", savez_then_disk_full)
     with pytest.raises(OSError, match="No space left"):
-        Solver(tiny_net(seed=1), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name,
+        Solver(SoftmaxClassifier(seed=1), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name,
                verbose=False).train()
     assert (tmp_path / "ck_epoch_0.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck_epoch_0.npz", "ck_epoch_1.npz"]
@@ -414,9 +410,9 @@ def test_resume_rejects_pickles_and_checkpoints_of_another_model(tmp_path):
     path = tmp_path / "bad.npz"
     path.write_bytes(pickle.dumps({"epoch": 3}))
     with pytest.raises(ValueError, match="is not a Solver checkpoint"):
-        Solver(tiny_net(), tiny_data(), resume_from=path)
+        Solver(SoftmaxClassifier(), tiny_data(), resume_from=path)
 
-    Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
+    Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
            verbose=False).train()
     other = SoftmaxClassifier()
     other.params["W"] = np.zeros((D + 1, C))
@@ -429,11 +425,11 @@ def test_resume_rejects_pickles_and_checkpoints_of_another_model(tmp_path):
     ({"data": tiny_data(n_train=50)}, "this Solver has {'batch_size': 30, 'num_train': 50}"),
 ])
 def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change, message):
-    Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
+    Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
            verbose=False).train()
     settings = {"data": tiny_data(), "batch_size": 30, **change}
     with pytest.raises(ValueError, match=re.escape(message)):
-        Solver(tiny_net(), settings.pop("data"), resume_from=tmp_path / "ck_epoch_1.npz", **settings)
+        Solver(SoftmaxClassifier(), settings.pop("data"), resume_from=tmp_path / "ck_epoch_1.npz", **settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +437,7 @@ def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change
 # ---------------------------------------------------------------------------------------------
 
 def test_progress_shows_iterations_loss_lr_accuracies_elapsed_time_and_eta(capsys):
-    Solver(tiny_net(), tiny_data(), optim_config={"learning_rate": 0.01}, batch_size=15, num_epochs=3,
+    Solver(SoftmaxClassifier(), tiny_data(), optim_config={"learning_rate": 0.01}, batch_size=15, num_epochs=3,
            print_every=5).train()
     lines = capsys.readouterr().out.splitlines()
     iteration_lines = [line for line in lines if line.startswith("(Iteration")]
@@ -458,5 +454,5 @@ def test_progress_shows_iterations_loss_lr_accuracies_elapsed_time_and_eta(capsy
 
 
 def test_verbose_false_prints_nothing(capsys):
-    Solver(tiny_net(), tiny_data(), batch_size=30, num_epochs=2, verbose=False).train()
+    Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=2, verbose=False).train()
     assert capsys.readouterr().out == ""
