@@ -251,6 +251,8 @@ class Solver:
         Copies of the parameters that reached ``best_val_acc``; the model holds them after train().
     epoch, iteration : int
         Epochs and updates completed so far.
+    last_checkpoint : str or None
+        Path of the last checkpoint written (or resumed from); named when the loss diverges.
     """
 
     def __init__(self, model, data, **kwargs):
