@@ -175,6 +175,13 @@ def load_CIFAR10(ROOT):
     Ytr : ndarray of int64, shape (N_train,)
     Xte : ndarray of float64, shape (N_test, 32, 32, 3)
     Yte : ndarray of int64, shape (N_test,)
+
+    Raises
+    ------
+    CIFAR10NotFoundError
+        A batch file is missing from ``ROOT``; the message says which command fetches them.
+    UnsafePickleError, CIFARFormatError
+        As in ``load_CIFAR_batch``.
     """
     root = _check_dir(ROOT)
     # Keep the uint8 batches (1/8 of the float result) and fill one preallocated array from them.
