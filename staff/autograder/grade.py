@@ -102,7 +102,7 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
             notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)
         args = [str(tests_dir), "-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(tests_dir),
-                "--confcutdir", str(tests_dir), "-p", "no:cacheprovider", "-v" if verbose else "-q"]
+                "--confcutdir", str(tests_dir), "-v" if verbose else "-q"]
         if keyword:
             args += ["-k", keyword]
         code = pytest.main(args, plugins=[plugin])
