@@ -529,7 +529,7 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
     if bad_ref:
         raise ReleaseError("public tests that fail on the reference solution (fix them first):\n  " + "\n  ".join(bad_ref))
     names = {f"{f} in {rel}" for f, rel in stubs}
-    at_import = sorted(f"{name} (by {by})" for name, tests in reached.items() for by in tests
+    at_import = sorted(f"{name} (by {by})" for name, users in reached.items() for by in users
                        if "::" not in by or by.startswith("fixture::"))
     if at_import:
         raise ReleaseError("solution regions run outside any test (at import or collection time): " + ", ".join(at_import))
