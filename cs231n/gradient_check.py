@@ -730,19 +730,21 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
                 if nm not in mutated and not np.array_equal(v, s, equal_nan=True)]
     for v, s in zip(inputs, saved):
         v[...] = s
-    if len(inputs) == 1 and not isinstance(grads, (tuple, list)):
-        grads = (grads,)
+    is_seq = isinstance(grads, (tuple, list))
+    if len(inputs) == 1 and not is_seq:
+        grads, is_seq = (grads,), True
+    count = len(grads) if is_seq else 1
+    batch_size = inputs[0].shape[0] if inputs[0].ndim else None
     results = []
     for i, nm in enumerate(names):
         def f(v, i=i):
             args = [s.copy() for s in saved]
             args[i] = v.copy()  # copies: a forward that mutates its input cannot spoil the check
             return forward(*args, **kwargs)[0]
-        analytic = grads[i] if isinstance(grads, (tuple, list)) and i < len(grads) else None
+        analytic = grads[i] if is_seq and i < count else None
         res = check_gradient(f, saved[i].copy(), analytic, df=dout_saved, h=h, function=function,
-                             param=nm, batch_size=inputs[0].shape[0] if inputs[0].ndim else None)
-        if not isinstance(grads, (tuple, list)) or len(grads) != len(inputs):
-            count = len(grads) if isinstance(grads, (tuple, list)) else 1
+                             param=nm, batch_size=batch_size)
+        if count != len(inputs):
             res.diagnoses.insert(0, Diagnosis(
                 "wrong_count", f"backward returned {count} gradients for {len(inputs)} inputs",
                 "Return one gradient per input of the forward pass, in the same order."))
