@@ -19,6 +19,16 @@ def scores_and_labels(rng, N, C):
     return rng.standard_normal((N, C)), rng.integers(0, C, size=N)
 
 
+# Every elementwise layer: forward, backward and the keyword arguments of the forward.
+ELEMENTWISE_PAIRS = {
+    "relu": (layers.relu_forward, layers.relu_backward, {}),
+    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward, {}),
+    "leaky_relu_alpha_0.2": (layers.leaky_relu_forward, layers.leaky_relu_backward, {"alpha": 0.2}),
+    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward, {}),
+    "tanh": (layers.tanh_forward, layers.tanh_backward, {}),
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # Forward values
 # ---------------------------------------------------------------------------------------------
@@ -51,19 +61,21 @@ def scalar_sigmoid(v):
     return 1.0 / (1.0 + math.exp(-v))
 
 
-ELEMENTWISE_FORWARDS = {
-    "relu": (layers.relu_forward, {}, lambda v: max(0.0, v)),
-    "leaky_relu": (layers.leaky_relu_forward, {}, lambda v: v if v > 0 else 0.01 * v),
-    "leaky_relu_alpha_0.2": (layers.leaky_relu_forward, {"alpha": 0.2}, lambda v: v if v > 0 else 0.2 * v),
-    "sigmoid": (layers.sigmoid_forward, {}, scalar_sigmoid),
-    "tanh": (layers.tanh_forward, {}, math.tanh),
+# The same function of one number, written with plain Python and the math module.
+SCALAR_MATH = {
+    "relu": lambda v: max(0.0, v),
+    "leaky_relu": lambda v: v if v > 0 else 0.01 * v,
+    "leaky_relu_alpha_0.2": lambda v: v if v > 0 else 0.2 * v,
+    "sigmoid": scalar_sigmoid,
+    "tanh": math.tanh,
 }
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE_FORWARDS)
+@pytest.mark.parametrize("name", ELEMENTWISE_PAIRS)
 @pytest.mark.parametrize("shape", [(1, 3), (4, 5), (2, 3, 4)])
 def test_elementwise_forward_matches_scalar_math_loop(rng, name, shape):
-    forward, kwargs, scalar = ELEMENTWISE_FORWARDS[name]
+    forward, _, kwargs = ELEMENTWISE_PAIRS[name]
+    scalar = SCALAR_MATH[name]
     x = rng.standard_normal(shape) * 3
     out, _ = forward(x, **kwargs)
     expected = np.array([scalar(v) for v in x.flat]).reshape(shape)
@@ -104,15 +116,6 @@ def test_affine_backward_matches_eval_numerical_gradient_array(rng, x_shape, M):
     assert rel_error(dx, eval_numerical_gradient_array(lambda v: layers.affine_forward(v, w, b)[0], x, dout)) < 1e-8
     assert rel_error(dw, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, v, b)[0], w, dout)) < 1e-8
     assert rel_error(db, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, w, v)[0], b, dout)) < 1e-8
-
-
-ELEMENTWISE_PAIRS = {
-    "relu": (layers.relu_forward, layers.relu_backward, {}),
-    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward, {}),
-    "leaky_relu_alpha_0.2": (layers.leaky_relu_forward, layers.leaky_relu_backward, {"alpha": 0.2}),
-    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward, {}),
-    "tanh": (layers.tanh_forward, layers.tanh_backward, {}),
-}
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE_PAIRS)
