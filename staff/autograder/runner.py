@@ -143,7 +143,9 @@ class StudentRunner:
             self.close()
             self.start()
             raise StudentError(f"{what} ended without returning a result (the student process was lost)") from None
-        self.budget -= time.monotonic() - start
+        finally:
+            # A call that lost the launcher spends the budget too, restart included.
+            self.budget -= time.monotonic() - start
         status = header["status"]
         if status == "timeout":
             raise StudentError(f"{what} did not finish within {request['timeout']:g} s and was stopped")

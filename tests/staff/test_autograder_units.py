@@ -6,6 +6,7 @@ import pwd
 import re
 import signal
 import stat
+import threading
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -253,6 +254,24 @@ def test_runner_replaces_a_launcher_that_was_killed(runner):
     with pytest.raises(StudentError, match="lost"):
         runner.call("cs231n.layers", "double", 1)
     assert runner.call("cs231n.layers", "double", 2) == 4
+
+
+def scenario_nap():
+    import time
+
+    # Sleeps rather than spins: the child outlives its killed launcher for a moment, idle.
+    time.sleep(3)
+
+
+def test_runner_charges_the_budget_for_a_call_that_lost_its_launcher(runner):
+    lossy = StudentRunner(runner.sandbox, runner.preload, timeout=10, budget=100.0)
+    with lossy:
+        killer = threading.Timer(0.5, os.kill, (lossy.proc.pid, signal.SIGKILL))
+        killer.start()
+        with pytest.raises(StudentError, match="lost"):
+            lossy.run(scenario_nap)
+        killer.join()
+        assert lossy.budget < 100.0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="student code is isolated only when the grader runs as root")
