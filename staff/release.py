@@ -31,7 +31,7 @@ import nbformat
 import cs231n
 from cs231n.data_utils import default_cifar10_dir
 
-from staff.markers import (  # noqa: F401  (find_regions, stub_python_source, MarkerError: the interface)
+from staff.markers import (
     ANSWER_TAG,
     SOLUTION_TAG,
     STUB_MESSAGE_RE,
