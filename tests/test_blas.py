@@ -1,0 +1,130 @@
+"""matmul_add: out += a @ b, through numpy's OpenBLAS or through numpy, checked against einsum sums."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cs231n import blas
+from cs231n.blas import matmul_add
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def expected(a, b, out):
+    """out + a @ b, summed in float64 by einsum without BLAS."""
+    return out.astype(np.float64) + np.einsum("ik,kj->ij", a.astype(np.float64), b.astype(np.float64),
+                                              optimize=False)
+
+
+def rel_error(x, y):
+    return float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-300))
+
+
+def operands(M, K, N, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in ((M, K), (K, N), (M, N))]
+
+
+def numpy_openblas():
+    """True when numpy runs on the scipy-openblas of its wheels (the library matmul_add calls)."""
+    blas_info = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    return (blas_info.get("name") == "scipy-openblas" and sys.platform.startswith("linux")
+            and os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["a b", "a.T b", "a b.T", "a.T b.T"])
+def test_adds_the_product_in_every_layout(dtype, layout):
+    M, K, N = 7, 13, 5
+    a, b, out = operands(M, K, N, dtype)
+    if "a.T" in layout:
+        a = np.ascontiguousarray(a.T).T  # same values, F-ordered: what x.T looks like
+    if "b.T" in layout:
+        b = np.ascontiguousarray(b.T).T
+    want = expected(a, b, out)
+    result = matmul_add(a, b, out)
+    assert result is out
+    assert out.dtype == dtype
+    assert rel_error(out, want) < TOL[dtype]
+
+
+@pytest.mark.skipif(not numpy_openblas(), reason="numpy is not built on its wheels' scipy-openblas here")
+def test_uses_numpys_openblas_when_numpy_has_it():
+    assert set(blas._GEMMS) == {np.dtype(np.float32), np.dtype(np.float64)}
+    rng = np.random.default_rng(1)
+    x, dout, W = rng.standard_normal((200, 300)), rng.standard_normal((200, 40)), rng.standard_normal((300, 40))
+    dW = 0.1 * W
+    assert blas._blas_matmul_add(x.T, dout, dW)
+    assert rel_error(dW, expected(x.T, dout, 0.1 * W)) < 1e-12
+    assert not blas._blas_matmul_add(x, dout, dW)  # shapes that do not match never reach BLAS
+
+
+@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "F-ordered out", "K = 0"])
+def test_falls_back_to_numpy_and_still_adds(case):
+    a, b, out = operands(6, 6, 6, np.float64)
+    if case == "mixed dtypes":
+        a = a.astype(np.float32)
+    elif case == "integers":
+        a, b, out = (np.arange(36).reshape(6, 6) % 5 for _ in range(3))
+    elif case == "strided a":
+        a = np.repeat(a, 2, axis=1)[:, ::2]
+    elif case == "out is a":
+        a = out
+    elif case == "F-ordered out":
+        out = np.asfortranarray(out)
+    elif case == "K = 0":
+        a, b = a[:, :0], b[:0]
+    want = expected(a, b, out)
+    assert not blas._blas_matmul_add(a, b, out)  # False: nothing was done
+    matmul_add(a, b, out)
+    assert rel_error(out, want) < 1e-12
+
+
+def test_numpy_fallback_alone_gives_the_same_sums(monkeypatch):
+    monkeypatch.setattr(blas, "_GEMMS", {})
+    for dtype in DTYPES:
+        a, b, out = operands(9, 4, 3, dtype, seed=3)
+        want = expected(a.T.copy().T, b, out)
+        matmul_add(a, b, out)
+        assert rel_error(out, want) < TOL[dtype]
+
+
+@pytest.mark.parametrize("a_shape, b_shape, out_shape, message", [
+    ((3, 4), (5, 2), (3, 2), r"a \(3, 4\), b \(5, 2\), out \(3, 2\)"),
+    ((3, 4), (4, 2), (2, 3), r"expected out \(3, 2\)"),
+    ((3, 4), (4,), (3,), r"2-D arrays, got a \(3, 4\), b \(4,\)"),
+])
+def test_mismatched_shapes_are_named(a_shape, b_shape, out_shape, message):
+    with pytest.raises(ValueError, match=message):
+        matmul_add(np.ones(a_shape), np.ones(b_shape), np.zeros(out_shape))
+
+
+def test_out_must_be_a_writeable_array():
+    with pytest.raises(ValueError, match="out must be a numpy array"):
+        matmul_add(np.ones((2, 2)), np.ones((2, 2)), [[0, 0], [0, 0]])
+    out = np.zeros((2, 2))
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        matmul_add(np.ones((2, 2)), np.ones((2, 2)), out)
+
+
+def test_a_gemm_that_gives_wrong_numbers_is_not_used():
+    calls = []
+
+    def wrong_gemm(*args):
+        calls.append(args)  # leaves C as it was
+
+    before = blas._GEMMS
+    assert not blas._works({np.dtype(np.float64): wrong_gemm})
+    assert calls
+    assert blas._GEMMS is before
+
+
+def test_the_environment_can_turn_blas_off():
+    env = dict(os.environ, CS231N_NUMPY_MATMUL_ADD="1")
+    code = "from cs231n import blas; print(len(blas._GEMMS))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
