@@ -258,8 +258,13 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        hidden, hidden_cache = affine_relu_forward(X, W1, b1)
-        scores, scores_cache = affine_forward(hidden, W2, b2)
+        # affine_relu_forward and affine_forward written out, computing the same numbers in place: the
+        # backward pass below then needs only x and hidden, not the layers' caches.
+        x = X.reshape(X.shape[0], -1)
+        hidden = x @ W1
+        hidden += b1
+        np.maximum(hidden, 0, out=hidden)
+        scores = hidden @ W2 + b2
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -280,19 +285,21 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
+        from ..blas import matmul_add
+
         data_loss, dscores = softmax_loss(scores, y)
+        # np.vdot(W, W) is sum(W**2) without a squared copy of W.
         loss = data_loss + 0.5 * self.reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
-        dhidden, dW2, grads["b2"] = affine_backward(dscores, scores_cache)
-        (x, _, _), relu_cache = hidden_cache
-        dh = relu_backward(dhidden, relu_cache)
-        # The images need no gradient: skipping dx saves a product as large as each of the other two.
-        dW1 = x.reshape(x.shape[0], -1).T @ dh
-        grads["b1"] = dh.sum(axis=0).astype(b1.dtype, copy=False)
-        # Added in place: dW1 + self.reg * W1 would allocate one more W1-sized array.
-        dW1 += self.reg * W1
-        dW2 += self.reg * W2
-        # Each gradient has its parameter's dtype, as affine_backward's have.
-        grads["W1"], grads["W2"] = dW1.astype(W1.dtype, copy=False), dW2
+        # Each gradient keeps its parameter's dtype, as affine_backward's do.
+        grads["W2"] = (hidden.T @ dscores + self.reg * W2).astype(W2.dtype, copy=False)
+        grads["b2"] = dscores.sum(axis=0).astype(b2.dtype, copy=False)
+        dhidden = dscores @ W2.T
+        dhidden *= hidden > 0  # ReLU backward, in place: hidden > 0 exactly where its input was
+        grads["b1"] = dhidden.sum(axis=0).astype(b1.dtype, copy=False)
+        # dW1 = x.T @ dhidden + reg * W1 with one sweep over a W1-sized array besides the product
+        # (see cs231n/blas.py). The images need no gradient: their dx would cost as much as this product.
+        grads["W1"] = self.reg * W1
+        matmul_add(x.T, dhidden, grads["W1"])
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -467,15 +474,24 @@ class FullyConnectedNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
+        from ..blas import matmul_add
+
         loss, dout = softmax_loss(scores, y)
-        dout, dW, grads[f"b{L}"] = affine_backward(dout, caches[L - 1])
-        grads[f"W{L}"] = dW + self.reg * self.params[f"W{L}"]
-        for i in range(L - 1, 0, -1):
-            dout, dW, grads[f"b{i}"] = affine_relu_backward(dout, caches[i - 1])
-            grads[f"W{i}"] = dW + self.reg * self.params[f"W{i}"]
-        for i in range(1, L + 1):
+        for i in range(L, 0, -1):
             W = self.params[f"W{i}"]
-            loss += 0.5 * self.reg * np.sum(W * W)
+            loss += 0.5 * self.reg * np.vdot(W, W)  # sum(W**2) without a squared copy of W
+            if i == L:
+                fc_cache = caches[i - 1]
+            else:  # an affine-relu layer: back through its ReLU first
+                fc_cache, relu_cache = caches[i - 1]
+                dout = relu_backward(dout, relu_cache)
+            x = fc_cache[0].reshape(dout.shape[0], -1)
+            # affine_backward's dw and db, with dW = x.T @ dout + reg * W in one BLAS call (cs231n/blas.py).
+            grads[f"W{i}"] = self.reg * W
+            matmul_add(x.T, dout, grads[f"W{i}"])
+            grads[f"b{i}"] = dout.sum(axis=0)
+            if i > 1:  # the images, the input of layer 1, need no gradient
+                dout = dout @ W.T
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
