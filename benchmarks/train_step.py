@@ -11,8 +11,9 @@ float32 and float64:
   ``loss.item()`` every step, the input without ``requires_grad``, as many threads as numpy's BLAS;
 - GEMMs: the matrix products a step cannot do without (``X @ W1``, ``h @ W2``, ``ds @ W2.T``,
   ``h.T @ ds``, ``X.T @ dh``: 2 N (2 D H + 3 H C) flops), timed alone with numpy and with PyTorch
-  on the same shapes. The faster of the two is the machine's matrix-multiply peak for this step,
-  and "% of peak" is the time of those GEMMs alone divided by the step time.
+  on the same shapes, X taken from the same minibatches as the steps' (so all three read a new
+  batch from memory each round). The faster of the two is the machine's matrix-multiply peak for
+  this step, and "% of peak" is the time of those GEMMs alone divided by the step time.
 
 The three are interleaved step by step in one process (kit, PyTorch, GEMMs, then the next round in
 the other order), so a change in the machine's load hits them alike; every column is a median over
@@ -95,26 +96,26 @@ def torch_step(net, optimizer, X, y, cross_entropy):
 
 
 def gemm_operands(H, dtype, seed=1):
-    """Arrays shaped like a step's GEMM operands: X (N, D), W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C)."""
+    """Arrays shaped like a step's GEMM operands besides X: W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C)."""
     rng = np.random.default_rng(seed)
-    shapes = {"X": (N, D), "W1": (D, H), "dh": (N, H), "h": (N, H), "W2": (H, C), "ds": (N, C)}
+    shapes = {"W1": (D, H), "dh": (N, H), "h": (N, H), "W2": (H, C), "ds": (N, C)}
     return {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
 
 
-def numpy_gemms(a):
-    """The five matrix products of a kit step (forward, then backward), in the kit's layout."""
-    a["X"] @ a["W1"]      # hidden layer
+def numpy_gemms(a, X):
+    """The five matrix products of a kit step (forward, then backward), in the kit's layout; X is (N, D)."""
+    X @ a["W1"]           # hidden layer
     a["h"] @ a["W2"]      # scores
     a["ds"] @ a["W2"].T   # gradient of the hidden layer
     a["h"].T @ a["ds"]    # dW2
-    a["X"].T @ a["dh"]    # dW1
+    X.T @ a["dh"]         # dW1
 
 
 def torch_gemms(a, torch):
     """The same five products in nn.Linear's layout: weights stored (out, in), gradients computed that way."""
     W1, W2 = a["W1"].T.contiguous(), a["W2"].T.contiguous()  # copied once, outside the timing
-    return lambda: (torch.mm(a["X"], W1.T), torch.mm(a["h"], W2.T), torch.mm(a["ds"], W2),
-                    torch.mm(a["ds"].T, a["h"]), torch.mm(a["dh"].T, a["X"]))
+    return lambda X: (torch.mm(X, W1.T), torch.mm(a["h"], W2.T), torch.mm(a["ds"], W2),
+                      torch.mm(a["ds"].T, a["h"]), torch.mm(a["dh"].T, X))
 
 
 def gemm_flops(H):
@@ -171,16 +172,18 @@ def run_config(H, dtype, rounds, torch, block=1):
     model, configs = make_kit_model(H, dtype)
     batches = make_batches(dtype)
     operands = gemm_operands(H, dtype)
+    flat = [X.reshape(N, D) for X, _ in batches]
     variants = {"kit": lambda i: timed(kit_step, model, configs, *batches[i % NUM_BATCHES]),
-                "gemm_numpy": lambda i: timed(numpy_gemms, operands)}
+                "gemm_numpy": lambda i: timed(numpy_gemms, operands, flat[i % NUM_BATCHES])}
     if torch is not None:
         net, optimizer = make_torch_model(model.params)
         cross_entropy = torch.nn.CrossEntropyLoss()
         torch_batches = [(torch.from_numpy(X), torch.from_numpy(y)) for X, y in batches]
         torch_gemm_set = torch_gemms({k: torch.from_numpy(v) for k, v in operands.items()}, torch)
+        torch_flat = [torch.from_numpy(X) for X in flat]
         variants["torch"] = lambda i: timed(torch_step, net, optimizer, *torch_batches[i % NUM_BATCHES],
                                             cross_entropy)
-        variants["gemm_torch"] = lambda i: timed(torch_gemm_set)
+        variants["gemm_torch"] = lambda i: timed(torch_gemm_set, torch_flat[i % NUM_BATCHES])
     order = list(variants)
     times = {k: [] for k in order}
     for i in range(WARMUP_ROUNDS + rounds):
