@@ -4,9 +4,11 @@ The step is the one of ``train_step.py`` (``TwoLayerNet.loss`` and ``sgd`` on ev
 CIFAR-10-shaped batches). The package ``cs231n`` of REV is extracted with ``git archive`` into a
 temporary folder under another name, so both versions run in one process, interleaved round by round
 from the same initial parameters; the table gives medians and the median of per-round ratios, and the
-last line the largest difference between the two versions' parameters after the run.
+last line the largest difference between the two versions' parameters after the run. With
+``--net fc`` the network is ``FullyConnectedNet(hidden_dims=[H])`` instead, the same layers.
 
     python benchmarks/step_regression.py HEAD~3
+    python benchmarks/step_regression.py HEAD~3 --net fc
     OPENBLAS_NUM_THREADS=1 python benchmarks/step_regression.py d33074e~1 --clock cpu
 """
 import argparse
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import train_step
+from cs231n.classifiers import fc_net as fc_net_module
 from common import REPO_ROOT, command_line, machine_line, markdown_table, numpy_blas
 
 
@@ -32,14 +35,26 @@ def import_revision(rev, folder):
     (Path(folder) / "cs231n").rename(Path(folder) / "cs231n_at_rev")
     sys.path.insert(0, str(folder))
     # fc_net and optim import their siblings relatively, so they load under the new name.
-    return (importlib.import_module("cs231n_at_rev.classifiers.fc_net").TwoLayerNet,
-            importlib.import_module("cs231n_at_rev.optim").sgd)
+    fc_net = importlib.import_module("cs231n_at_rev.classifiers.fc_net")
+    return fc_net, importlib.import_module("cs231n_at_rev.optim").sgd
 
 
-def compare(H, dtype, rounds, old_net, old_sgd):
+def net_class(fc_net_module, net, dtype):
+    """The class ``train_step.make_kit_model`` builds: TwoLayerNet, or FullyConnectedNet with one hidden layer."""
+    if net == "two_layer":
+        return fc_net_module.TwoLayerNet
+
+    def one_hidden_layer(input_dim, hidden_dim, num_classes, weight_scale, reg):
+        return fc_net_module.FullyConnectedNet([hidden_dim], input_dim=input_dim, num_classes=num_classes,
+                                               weight_scale=weight_scale, reg=reg, dtype=dtype)
+    return one_hidden_layer
+
+
+def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer"):
     """Interleave the steps of both versions; return medians, the ratio and the largest parameter difference."""
     batches = train_step.make_batches(dtype)
-    old, new = train_step.make_kit_model(H, dtype, net_class=old_net), train_step.make_kit_model(H, dtype)
+    old = train_step.make_kit_model(H, dtype, net_class=net_class(old_fc_net, net, dtype))
+    new = train_step.make_kit_model(H, dtype, net_class=net_class(fc_net_module, net, dtype))
     times = {"old": [], "new": []}
     for i in range(train_step.WARMUP_ROUNDS + rounds):
         pairs = [("old", old, old_sgd), ("new", new, train_step.sgd)]
@@ -58,6 +73,8 @@ def main(argv=None):
     p.add_argument("--hidden", type=int, nargs="+", default=[100, 512])
     p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
     p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--net", choices=("two_layer", "fc"), default="two_layer",
+                   help="TwoLayerNet (default) or FullyConnectedNet with one hidden layer of H units")
     p.add_argument("--clock", choices=train_step.CLOCKS, default="wall",
                    help="cpu: CPU time of this thread (needs OPENBLAS_NUM_THREADS=1)")
     args = p.parse_args(argv)
@@ -69,10 +86,10 @@ def main(argv=None):
     print(machine_line())
     rows, worst = [], 0.0
     with tempfile.TemporaryDirectory() as folder:
-        old_net, old_sgd = import_revision(args.rev, folder)
+        old_fc_net, old_sgd = import_revision(args.rev, folder)
         for H in args.hidden:
             for dtype in args.dtype:
-                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_net, old_sgd)
+                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_fc_net, old_sgd, args.net)
                 rows.append([H, dtype, train_step.ms(t_old), train_step.ms(t_new), f"{ratio:.2f}"])
                 worst = max(worst, diff)
     print(markdown_table(["H", "dtype", f"step at {args.rev}", "step now", "now / then"], rows))
