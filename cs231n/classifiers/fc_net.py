@@ -14,6 +14,7 @@ conventions:
   hyperparameters; nothing pickled) and ``Class.load(path)`` builds the model back from it.
 """
 import json
+import math
 import zipfile
 
 import numpy as np
@@ -41,7 +42,7 @@ def _check_scale(name, value):
 def _check_X(X, input_dim):
     """Return ``X`` as an array of shape (N, d_1, ..., d_k) with d_1 * ... * d_k == input_dim."""
     X = np.asarray(X)
-    if X.ndim < 2 or int(np.prod(X.shape[1:])) != input_dim:
+    if X.ndim < 2 or math.prod(X.shape[1:]) != input_dim:
         raise ValueError(f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = "
                          f"{input_dim}, got shape {X.shape}")
     return X
