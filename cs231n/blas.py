@@ -1,16 +1,16 @@
 """``out += a @ b`` in one pass: the BLAS call numpy does not expose.
 
-numpy's ``a @ b`` always writes a new array, so a weight gradient with L2 regularization,
-``dW = x.T @ dout + reg * W``, costs the product plus three more sweeps over a W-sized array (the
-zeroed result, ``reg * W`` and the sum). BLAS ``gemm`` computes ``C = alpha * A @ B + beta * C``, so
-``dW = reg * W; matmul_add(x.T, dout, dW)`` costs the product plus the one sweep that writes
-``reg * W``. ``matmul_add`` calls the ``gemm`` of the OpenBLAS that numpy itself was built with (the one
-in numpy's wheels) and falls back to plain numpy, ``out += a @ b``, wherever that is not possible:
-another BLAS, a dtype other than float32/float64, mixed dtypes, operands that are not contiguous,
-``out`` overlapping an operand, or an empty dimension. Either way the result is the same up to
-rounding.
+numpy's ``a @ b`` always writes a new array, so ``c += a @ b`` costs the product plus three sweeps
+over an array of c's size besides it: zeroing the new array, reading it back, and reading and
+writing c. BLAS ``gemm`` computes ``C = alpha * A @ B + beta * C``, which with beta = 1 adds the
+product into C as it is computed. ``matmul_add`` calls the ``gemm`` of the OpenBLAS that numpy itself
+was built with (the one in numpy's wheels) and falls back to plain numpy, ``out += a @ b``, wherever
+that is not possible: another BLAS, a dtype other than float32/float64, mixed dtypes, operands that
+are not contiguous, ``out`` overlapping an operand, or an empty dimension. Either way the result is
+the same up to rounding.
 
-The reference solutions use it where they build weight gradients; nothing in the assignment needs it.
+The reference solutions use it to save time on large products; nothing in the assignment needs it.
+Set the environment variable ``CS231N_NUMPY_MATMUL_ADD=1`` before importing to always use numpy.
 """
 import ctypes
 import os

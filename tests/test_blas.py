@@ -55,11 +55,11 @@ def test_adds_the_product_in_every_layout(dtype, layout):
 def test_uses_numpys_openblas_when_numpy_has_it():
     assert set(blas._GEMMS) == {np.dtype(np.float32), np.dtype(np.float64)}
     rng = np.random.default_rng(1)
-    x, dout, W = rng.standard_normal((200, 300)), rng.standard_normal((200, 40)), rng.standard_normal((300, 40))
-    dW = 0.1 * W
-    assert blas._blas_matmul_add(x.T, dout, dW)
-    assert rel_error(dW, expected(x.T, dout, 0.1 * W)) < 1e-12
-    assert not blas._blas_matmul_add(x, dout, dW)  # shapes that do not match never reach BLAS
+    a, b, c = rng.standard_normal((200, 300)), rng.standard_normal((200, 40)), rng.standard_normal((300, 40))
+    out = c.copy()
+    assert blas._blas_matmul_add(a.T, b, out)
+    assert rel_error(out, expected(a.T, b, c)) < 1e-12
+    assert not blas._blas_matmul_add(a, b, out)  # shapes that do not match never reach BLAS
 
 
 @pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "F-ordered out", "K = 0"])
