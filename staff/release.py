@@ -568,10 +568,15 @@ def _cifar_dir(repo_root):
 
 
 def build_autograder(repo_root, out_zip):
-    """Call ``staff/autograder/package.py`` when it exists; return the zip, or None with a note."""
+    """Build the autograder zip with ``staff/autograder/package.py``; return its path.
+
+    Raises
+    ------
+    ReleaseError
+        If the packager is missing from the staff tree.
+    """
     if importlib.util.find_spec("staff.autograder") is None or importlib.util.find_spec("staff.autograder.package") is None:
-        print("autograder: skipped, staff/autograder/package.py does not exist yet")
-        return None
+        raise ReleaseError("staff/autograder/package.py is missing: the autograder zip cannot be built")
     from staff.autograder.package import build_autograder_zip
 
     return Path(build_autograder_zip(Path(repo_root), Path(out_zip)))
@@ -592,8 +597,8 @@ def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
     Returns
     -------
     dict of str to Path
-        ``student`` (kit folder), ``kit_zip``, ``autograder_zip`` (None when the packager does not
-        exist yet) and ``summary`` (``release_summary.json``).
+        ``student`` (kit folder), ``kit_zip``, ``autograder_zip`` and ``summary``
+        (``release_summary.json``).
 
     Raises
     ------
@@ -644,7 +649,7 @@ def print_summary(summary, student, kit_zip, autograder_zip):
     """Print what was built and what was proved."""
     print(f"student kit: {student} ({len(summary['files'])} files), zip: {kit_zip}")
     print(textwrap.fill(", ".join(summary["files"]), width=100, initial_indent="  ", subsequent_indent="  "))
-    print(f"autograder:  {autograder_zip or 'skipped (staff/autograder/package.py missing)'}")
+    print(f"autograder:  {autograder_zip}")
     print("stubbed:")
     for rel, funcs in summary["stubs"].items():
         print(f"  {rel:36s} {len(funcs):3d} regions in {len(set(funcs))} functions")

@@ -490,10 +490,10 @@ def test_command_line_exits_1_and_names_the_bad_marker(monkeypatch, capsys):
     assert capsys.readouterr().err == "release build failed: cs231n/layers.py, line 12: nested START marker\n"
 
 
-def test_autograder_step_is_skipped_with_a_note_when_the_packager_is_missing(monkeypatch, tmp_path, capsys):
+def test_a_missing_autograder_packager_stops_the_build_with_its_name(monkeypatch, tmp_path):
     monkeypatch.setattr(release.importlib.util, "find_spec", lambda name: None)
-    assert release.build_autograder(REPO_ROOT, tmp_path / "autograder.zip") is None
-    assert "autograder: skipped, staff/autograder/package.py does not exist yet" in capsys.readouterr().out
+    with pytest.raises(release.ReleaseError, match="staff/autograder/package.py is missing"):
+        release.build_autograder(REPO_ROOT, tmp_path / "autograder.zip")
     assert not (tmp_path / "autograder.zip").exists()
 
 
