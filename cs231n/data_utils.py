@@ -198,7 +198,7 @@ def load_CIFAR10(ROOT):
     return Xtr, Ytr, Xte, Yte
 
 
-def _count(value, name, minimum=0):
+def check_count(value, name, minimum=0):
     """Return ``value`` as an int >= minimum, else raise a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -245,9 +245,9 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         validation images would overlap, ``num_test`` exceeds the test images, or ``dtype`` is not
         a float type.
     """
-    num_training = _count(num_training, "num_training", minimum=1)
-    num_validation = _count(num_validation, "num_validation")
-    num_test = _count(num_test, "num_test")
+    num_training = check_count(num_training, "num_training", minimum=1)
+    num_validation = check_count(num_validation, "num_validation")
+    num_test = check_count(num_test, "num_test")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise ValueError(f"dtype must be a float dtype such as np.float32, got {dtype}")
@@ -328,8 +328,8 @@ def make_spiral(num_points=100, num_classes=3, noise=0.2, seed=0, dtype=np.float
     y : ndarray of int64, shape (N*K,)
         The class of each point.
     """
-    num_points = _count(num_points, "num_points", minimum=2)
-    num_classes = _count(num_classes, "num_classes", minimum=2)
+    num_points = check_count(num_points, "num_points", minimum=2)
+    num_classes = check_count(num_classes, "num_classes", minimum=2)
     if not noise >= 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
     rng = np.random.default_rng(seed)

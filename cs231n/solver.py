@@ -38,7 +38,7 @@ import zipfile
 import numpy as np
 
 from cs231n import optim
-from cs231n.data_utils import _count
+from cs231n.data_utils import check_count
 
 CHECKPOINT_FORMAT = "cs231n-solver-checkpoint"
 
@@ -270,12 +270,12 @@ class Solver:
         self.update_rule = kwargs.pop("update_rule", "sgd")
         self.optim_config = kwargs.pop("optim_config", {})
         self.lr_decay = kwargs.pop("lr_decay", 1.0)
-        self.batch_size = _count(kwargs.pop("batch_size", 100), "batch_size", minimum=1)
-        self.num_epochs = _count(kwargs.pop("num_epochs", 10), "num_epochs")
+        self.batch_size = check_count(kwargs.pop("batch_size", 100), "batch_size", minimum=1)
+        self.num_epochs = check_count(kwargs.pop("num_epochs", 10), "num_epochs")
         self.num_train_samples = kwargs.pop("num_train_samples", 1000)
         self.num_val_samples = kwargs.pop("num_val_samples", None)
         self.checkpoint_name = kwargs.pop("checkpoint_name", None)
-        self.print_every = _count(kwargs.pop("print_every", 10), "print_every", minimum=1)
+        self.print_every = check_count(kwargs.pop("print_every", 10), "print_every", minimum=1)
         self.verbose = kwargs.pop("verbose", True)
         self.lr_schedule = kwargs.pop("lr_schedule", None)
         resume_from = kwargs.pop("resume_from", None)
@@ -392,7 +392,7 @@ class Solver:
         float
             Fraction of examples whose highest score is the correct class.
         """
-        batch_size = _count(batch_size, "batch_size", minimum=1)
+        batch_size = check_count(batch_size, "batch_size", minimum=1)
         N = X.shape[0]
         if N == 0:
             raise ValueError(f"X holds no examples (shape {X.shape}): there is no accuracy to measure")
