@@ -6,7 +6,8 @@ request read from stdin, forks a child that
 
 1. leaves the launcher's pipes, points stdin/stdout/stderr to /dev/null and starts its own process group,
 2. when the launcher runs as root: chroots into the sandbox (so no other file on the machine is
-   visible) and drops to an unprivileged user (setgroups, setgid, setuid),
+   visible) and drops to an unprivileged user (setgroups, setgid, setuid); on Linux it then asks to be
+   killed when the launcher exits, so a killed launcher leaves no student process behind,
 3. imports the student modules from the sandbox, runs one call or one scenario function, and
 4. writes the return value, encoded as plain data (see :func:`encode`), to its own result pipe.
 
@@ -19,9 +20,11 @@ The codec (:func:`encode` / :func:`decode`) carries numbers, strings, None, bool
 tuples, lists and dicts with string keys as one ``.npz`` archive: the arrays, plus a JSON tree that
 names them. It is read back with ``allow_pickle=False``, so no object crosses the boundary.
 """
+import ctypes
 import io
 import json
 import os
+import signal
 import struct
 import sys
 import time
@@ -35,6 +38,9 @@ MAX_TREE = 1024 * 1024
 _HEADER = struct.Struct("<Q")
 # Address space of one student process, in bytes (the launcher itself uses about 100 MB).
 MEMORY_LIMIT = 1 << 30
+
+
+PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its parent exits (Linux)
 
 
 class CodecError(ValueError):
@@ -203,7 +209,21 @@ def _preload(modules):
             pass
 
 
-def _run_child(request, sandbox, uid, gid, result_fd, timeout):
+def _die_with(launcher):
+    """Have Linux SIGKILL this process when ``launcher``, its parent, exits; exit now if it already has.
+
+    Called after the user ids change, which would clear the setting. Elsewhere than Linux this does
+    nothing, and the CPU-time limit still ends an orphan.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != launcher:
+        os._exit(113)  # the launcher died before the request took effect: nobody would read the result
+
+
+def _run_child(request, sandbox, uid, gid, result_fd, timeout, launcher):
     """Body of the forked child: isolate, import, run one request, write the encoded result."""
     import importlib
     import math
@@ -239,6 +259,7 @@ def _run_child(request, sandbox, uid, gid, result_fd, timeout):
             os._exit(111)
     else:
         os.chdir(sandbox)
+    _die_with(launcher)
     sys.path[:] = [root]
     # Only the standard finders: an editable install's finder would resolve a module missing from
     # the sandbox (a file the student did not send) to the instructor's copy.
@@ -367,13 +388,14 @@ def main(argv):
         timeout = float(request.pop("timeout"))
         r, w = os.pipe()
         start = time.monotonic()
+        launcher = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(r)
                 os.close(req_fd)
                 os.close(resp_fd)
-                _run_child(request, sandbox, uid, gid, w, timeout)
+                _run_child(request, sandbox, uid, gid, w, timeout, launcher)
             finally:
                 os._exit(112)
         try:

@@ -6,7 +6,9 @@ import pwd
 import re
 import signal
 import stat
+import sys
 import threading
+import time
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -272,6 +274,57 @@ def test_runner_charges_the_budget_for_a_call_that_lost_its_launcher(runner):
             lossy.run(scenario_nap)
         killer.join()
         assert lossy.budget < 100.0
+
+
+def scenario_long_nap():
+    import time
+
+    time.sleep(30)
+
+
+def _children(pid):
+    """The pids whose parent is ``pid``, read from /proc."""
+    kids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def _running(pid):
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; the parent-death signal is Linux's")
+def test_a_killed_launcher_takes_its_running_student_process_with_it(runner):
+    lossy = StudentRunner(runner.sandbox, runner.preload, timeout=60, budget=100.0)
+    orphans = []
+
+    def kill_launcher():
+        orphans.extend(_children(lossy.proc.pid))
+        os.kill(lossy.proc.pid, signal.SIGKILL)
+
+    with lossy:
+        killer = threading.Timer(1.0, kill_launcher)
+        killer.start()
+        with pytest.raises(StudentError, match="lost"):
+            lossy.run(scenario_long_nap)
+        killer.join()
+    assert orphans, "no student process was found under the launcher"
+    deadline = time.monotonic() + 5
+    while any(map(_running, orphans)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, orphans)), f"student processes {orphans} outlived their launcher"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="student code is isolated only when the grader runs as root")
