@@ -62,7 +62,8 @@ def test_uses_numpys_openblas_when_numpy_has_it():
     assert not blas._blas_matmul_add(a, b, out)  # shapes that do not match never reach BLAS
 
 
-@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "F-ordered out", "K = 0"])
+@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "F-ordered out", "K = 0",
+                                  "byte-swapped"])
 def test_falls_back_to_numpy_and_still_adds(case):
     a, b, out = operands(6, 6, 6, np.float64)
     if case == "mixed dtypes":
@@ -77,6 +78,8 @@ def test_falls_back_to_numpy_and_still_adds(case):
         out = np.asfortranarray(out)
     elif case == "K = 0":
         a, b = a[:, :0], b[:0]
+    elif case == "byte-swapped":
+        a, b, out = (m.astype(m.dtype.newbyteorder()) for m in (a, b, out))
     want = expected(a, b, out)
     assert not blas._blas_matmul_add(a, b, out)  # False: nothing was done
     matmul_add(a, b, out)
