@@ -56,16 +56,17 @@ if ! "$PYTHON" -m jupyter nbconvert --to html --output-dir "$EXPORT_DIR" "${note
   fail "Is nbconvert installed for $PYTHON? 'pip install -r requirements.txt' installs it."
 fi
 
-# PDF: LaTeX (xelatex) or a headless Chromium driven by playwright; either may be missing.
+# PDF: LaTeX (xelatex, with pandoc for the Markdown cells) or a headless Chromium driven by playwright;
+# either may be missing.
 pdf_via=""
-if command -v xelatex >/dev/null 2>&1; then
+if command -v xelatex >/dev/null 2>&1 && command -v pandoc >/dev/null 2>&1; then
   pdf_via="pdf"
 elif "$PYTHON" -c "import playwright" >/dev/null 2>&1; then
   pdf_via="webpdf"
 fi
 pdf_note=""
 if [ -z "$pdf_via" ]; then
-  pdf_note="PDF skipped: this machine has neither xelatex (for nbconvert --to pdf) nor playwright (for --to webpdf)."
+  pdf_note="PDF skipped: this machine has neither xelatex and pandoc (for nbconvert --to pdf) nor playwright (for --to webpdf)."
 else
   echo "Exporting the notebooks to PDF (nbconvert --to $pdf_via)..."
   if ! "$PYTHON" -m jupyter nbconvert --to "$pdf_via" --output-dir "$EXPORT_DIR" "${notebooks[@]}" </dev/null >"$log" 2>&1; then
