@@ -18,7 +18,6 @@ medians, and "% of GEMMs" is the median per-round ratio of the GEMMs' time to th
 """
 import argparse
 import sys
-import time
 
 import numpy as np
 
@@ -68,21 +67,10 @@ def run_config(H, dtype, rounds, block):
         kit_loss, floor_loss = train_step.kit_step(model, configs, X, y), floor_step(params, X, y)
         if not np.isclose(kit_loss, floor_loss, rtol=1e-4 if dtype == np.float32 else 1e-10):
             raise AssertionError(f"kit and floor steps disagree (H={H}, {dtype.name}): {kit_loss} vs {floor_loss}")
-    variants = {"kit": lambda i: train_step.kit_step(model, configs, *batches[i % 4]),
-                "floor": lambda i: floor_step(params, *batches[i % 4]),
-                "gemm": lambda i: train_step.numpy_gemms(operands, flat[i % 4])}
-    order = list(variants)
-    times = {k: [] for k in order}
-    for i in range(train_step.WARMUP_ROUNDS + rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
-            best = np.inf
-            for j in range(block):
-                tic = time.perf_counter()
-                variants[name](block * i + j)
-                best = min(best, time.perf_counter() - tic)
-            if i >= train_step.WARMUP_ROUNDS:
-                times[name].append(best)
-    t = {k: np.array(v) for k, v in times.items()}
+    variants = {"kit": lambda i: train_step.timed(train_step.kit_step, model, configs, *batches[i % 4]),
+                "floor": lambda i: train_step.timed(floor_step, params, *batches[i % 4]),
+                "gemm": lambda i: train_step.timed(train_step.numpy_gemms, operands, flat[i % 4])}
+    t = train_step.interleave(variants, rounds, block)
     return ({k: float(np.median(v)) for k, v in t.items()},
             {k: float(np.median(t["gemm"] / t[k])) for k in ("kit", "floor")})
 

@@ -55,14 +55,12 @@ def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer"):
     batches = train_step.make_batches(dtype)
     old = train_step.make_kit_model(H, dtype, net_class=net_class(old_fc_net, net, dtype))
     new = train_step.make_kit_model(H, dtype, net_class=net_class(fc_net_module, net, dtype))
-    times = {"old": [], "new": []}
-    for i in range(train_step.WARMUP_ROUNDS + rounds):
-        pairs = [("old", old, old_sgd), ("new", new, train_step.sgd)]
-        for name, (model, configs), update in (pairs if i % 2 == 0 else pairs[::-1]):
-            t = train_step.timed(train_step.kit_step, model, configs, *batches[i % len(batches)], update)
-            if i >= train_step.WARMUP_ROUNDS:
-                times[name].append(t)
-    t_old, t_new = np.array(times["old"]), np.array(times["new"])
+
+    def stepper(model_and_configs, update):
+        return lambda i: train_step.timed(train_step.kit_step, *model_and_configs, *batches[i % len(batches)], update)
+
+    t = train_step.interleave({"old": stepper(old, old_sgd), "new": stepper(new, train_step.sgd)}, rounds)
+    t_old, t_new = t["old"], t["new"]
     diff = max(float(np.max(np.abs(old[0].params[k] - new[0].params[k]))) for k in new[0].params)
     return np.median(t_old), np.median(t_new), float(np.median(t_new / t_old)), diff
 

@@ -164,6 +164,34 @@ def check_same_network(H, dtype, torch, steps=3):
     return worst
 
 
+def interleave(variants, rounds, block=1):
+    """Run timed variants round by round, the order reversed every other round; return their times.
+
+    Parameters
+    ----------
+    variants : dict of str to callable
+        ``f(i)`` runs one step number ``i`` and returns the seconds it took (see ``timed``).
+    rounds : int
+        Rounds kept, after WARMUP_ROUNDS rounds that are not.
+    block : int
+        Runs of each variant in a row per round; the fastest is kept.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One time per kept round for every variant.
+    """
+    order = list(variants)
+    times = {k: [] for k in order}
+    for i in range(WARMUP_ROUNDS + rounds):
+        for name in (order if i % 2 == 0 else order[::-1]):
+            # With block > 1, the first runs of a block absorb the switch from the other library's threads.
+            t = min(variants[name](block * i + j) for j in range(block))
+            if i >= WARMUP_ROUNDS:
+                times[name].append(t)
+    return {k: np.array(v) for k, v in times.items()}
+
+
 def run_config(H, dtype, rounds, torch, block=1):
     """Time kit steps, PyTorch steps and the GEMMs alone, interleaved; return the medians.
 
@@ -184,15 +212,7 @@ def run_config(H, dtype, rounds, torch, block=1):
         variants["torch"] = lambda i: timed(torch_step, net, optimizer, *torch_batches[i % NUM_BATCHES],
                                             cross_entropy)
         variants["gemm_torch"] = lambda i: timed(torch_gemm_set, torch_flat[i % NUM_BATCHES])
-    order = list(variants)
-    times = {k: [] for k in order}
-    for i in range(WARMUP_ROUNDS + rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
-            # With block > 1, the first runs of a block absorb the switch from the other library's threads.
-            t = min(variants[name](block * i + j) for j in range(block))
-            if i >= WARMUP_ROUNDS:
-                times[name].append(t)
-    t = {k: np.array(v) for k, v in times.items()}
+    t = interleave(variants, rounds, block)
     peak = np.minimum(t["gemm_numpy"], t["gemm_torch"]) if torch is not None else t["gemm_numpy"]
     result = {k: float(np.median(v)) for k, v in t.items()}
     result["gemm_peak"] = float(np.median(peak))
