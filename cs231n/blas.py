@@ -57,9 +57,9 @@ def _layout(m):
     return None
 
 
-def _blas_matmul_add(a, b, out):
-    """out += a @ b through BLAS; False (nothing done) when BLAS cannot take these arrays."""
-    gemm = _GEMMS.get(out.dtype)
+def _blas_matmul_add(a, b, out, gemms=None):
+    """out += a @ b through BLAS (``gemms``, default the ones found); False (nothing done) when it cannot."""
+    gemm = (_GEMMS if gemms is None else gemms).get(out.dtype)
     if gemm is None or a.dtype != out.dtype or b.dtype != out.dtype or 0 in a.shape or 0 in b.shape:
         return False
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]):
@@ -111,19 +111,14 @@ def matmul_add(a, b, out):
 
 def _works(gemms):
     """True if ``gemms`` give numpy's products on small arrays in every layout matmul_add uses."""
-    global _GEMMS
     rng = np.random.default_rng(0)
-    saved, _GEMMS = _GEMMS, gemms
-    try:
-        for dtype in gemms:
-            a, b, c = (rng.standard_normal(s).astype(dtype) for s in ((3, 4), (4, 5), (3, 5)))
-            for a_, b_ in ((a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b))):
-                out = c.copy()
-                if not _blas_matmul_add(a_, b_, out) or not np.allclose(out, c + a @ b, rtol=1e-4, atol=1e-5):
-                    return False
-        return True
-    finally:
-        _GEMMS = saved
+    for dtype in gemms:
+        a, b, c = (rng.standard_normal(s).astype(dtype) for s in ((3, 4), (4, 5), (3, 5)))
+        for a_, b_ in ((a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b))):
+            out = c.copy()
+            if not _blas_matmul_add(a_, b_, out, gemms) or not np.allclose(out, c + a @ b, rtol=1e-4, atol=1e-5):
+                return False
+    return True
 
 
 _GEMMS = {}
