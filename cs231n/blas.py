@@ -11,6 +11,14 @@ the same up to rounding.
 
 The reference solutions use it to save time on large products; nothing in the assignment needs it.
 Set the environment variable ``CS231N_NUMPY_MATMUL_ADD=1`` before importing to always use numpy.
+
+Two helpers go with it:
+
+- ``weight_order(dtype)``: the memory order, "C" or "F", in which this OpenBLAS adds ``x.T @ dout``
+  into a first-layer weight (D, H) fastest. The reference nets store their first weight that way, and
+  its gradient and updates follow (numpy keeps the layout of same-layout operands).
+- ``sum_of_squares(w)``: ``sum(w**2)`` without a squared copy, in either layout (``np.vdot`` copies
+  an F-ordered array first).
 """
 import ctypes
 import os
@@ -20,13 +28,20 @@ import numpy as np
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
+# Where OpenBLAS adds x.T @ dout into a (D, H) weight faster when the weight is F-ordered: the kernels
+# it picked for this CPU (openblas_get_corename) and the dtypes. Measured by benchmarks/weight_order.py
+# at D=3072, N=200, H=100 and 512; every other pair is C-ordered.
+_F_ORDER_FASTER = {("SkylakeX", np.dtype(np.float64)), ("Haswell", np.dtype(np.float32)),
+                   ("Zen", np.dtype(np.float32))}
+
+
 def _find_gemms():
-    """Return {dtype: cblas gemm} from the OpenBLAS loaded in this process, or {} if there is none."""
+    """Return ({dtype: cblas gemm}, kernel name) from the OpenBLAS loaded in this process, or ({}, "")."""
     try:
         with open("/proc/self/maps") as f:  # Linux; elsewhere matmul_add uses numpy
             paths = sorted({line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()})
     except OSError:
-        return {}
+        return {}, ""
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
@@ -44,8 +59,12 @@ def _find_gemms():
             gemm.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i64, i64, i64,
                              scalar, ptr, i64, ptr, i64, scalar, ptr, i64]
             gemms[np.dtype(dtype)] = gemm
-        return gemms
-    return {}
+        corename = getattr(lib, "scipy_openblas_get_corename64_", None)
+        if corename is None:
+            return gemms, ""
+        corename.restype, corename.argtypes = ctypes.c_char_p, []
+        return gemms, (corename() or b"").decode("ascii", "replace")
+    return {}, ""
 
 
 def _layout(m):
@@ -64,6 +83,8 @@ def _blas_matmul_add(a, b, out, gemms=None):
         return False
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]):
         return False  # matmul_add has said why; never hand BLAS arrays it would read past
+    if not out.flags.c_contiguous and out.flags.f_contiguous:
+        a, b, out = b.T, a.T, out.T  # (a @ b).T = b.T @ a.T: BLAS writes out in the layout it has
     layout_a, layout_b = _layout(a), _layout(b)
     if (layout_a is None or layout_b is None or not out.flags.c_contiguous or not out.flags.writeable
             or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
@@ -82,7 +103,7 @@ def matmul_add(a, b, out):
     a : ndarray, shape (M, K)
     b : ndarray, shape (K, N)
     out : ndarray, shape (M, N)
-        Updated in place: ``out += a @ b``.
+        Updated in place: ``out += a @ b``. C- or F-ordered for the BLAS call.
 
     Returns
     -------
@@ -110,18 +131,36 @@ def matmul_add(a, b, out):
 
 
 def _works(gemms):
-    """True if ``gemms`` give numpy's products on small arrays in every layout matmul_add uses."""
+    """True if ``gemms`` give numpy's products on small arrays in every layout matmul_add uses (out C or F)."""
     rng = np.random.default_rng(0)
     for dtype in gemms:
         a, b, c = (rng.standard_normal(s).astype(dtype) for s in ((3, 4), (4, 5), (3, 5)))
-        for a_, b_ in ((a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b))):
-            out = c.copy()
+        for a_, b_, order in ((a, b, "C"), (np.asfortranarray(a), b, "C"), (a, np.asfortranarray(b), "C"),
+                              (a, b, "F")):
+            out = c.copy(order=order)
             if not _blas_matmul_add(a_, b_, out, gemms) or not np.allclose(out, c + a @ b, rtol=1e-4, atol=1e-5):
                 return False
     return True
 
 
-_GEMMS = {}
+def weight_order(dtype):
+    """The memory order, "C" or "F", for a first-layer weight (D, H) of ``dtype``.
+
+    It is the order in which ``matmul_add(x.T, dout, dW)`` runs fastest with this process's BLAS (see
+    ``_F_ORDER_FASTER``); "C" whenever matmul_add falls back to numpy. The values are the same either
+    way; only the speed differs.
+    """
+    dtype = np.dtype(dtype)
+    return "F" if dtype in _GEMMS and (_KERNELS, dtype) in _F_ORDER_FASTER else "C"
+
+
+def sum_of_squares(w):
+    """``sum(w**2)`` of an array in either memory order, without a squared copy (a BLAS dot product)."""
+    flat = np.asarray(w).ravel(order="K")  # a view for C- and F-ordered arrays; np.vdot would copy the latter
+    return np.vdot(flat, flat)
+
+
+_GEMMS, _KERNELS = {}, ""
 if os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1":  # set it to 1 to always use the numpy fallback
-    _found = _find_gemms()
+    _found, _KERNELS = _find_gemms()
     _GEMMS = _found if _found and _works(_found) else {}

@@ -37,17 +37,20 @@ def numpy_openblas():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["a b", "a.T b", "a b.T", "a.T b.T"])
-def test_adds_the_product_in_every_layout(dtype, layout):
+@pytest.mark.parametrize("out_order", ["C", "F"])
+def test_adds_the_product_in_every_layout(dtype, layout, out_order):
     M, K, N = 7, 13, 5
     a, b, out = operands(M, K, N, dtype)
     if "a.T" in layout:
         a = np.ascontiguousarray(a.T).T  # same values, F-ordered: what x.T looks like
     if "b.T" in layout:
         b = np.ascontiguousarray(b.T).T
+    out = np.asarray(out, order=out_order)
     want = expected(a, b, out)
     result = matmul_add(a, b, out)
     assert result is out
     assert out.dtype == dtype
+    assert out.flags[f"{out_order}_CONTIGUOUS"]
     assert rel_error(out, want) < TOL[dtype]
 
 
@@ -59,10 +62,13 @@ def test_uses_numpys_openblas_when_numpy_has_it():
     out = c.copy()
     assert blas._blas_matmul_add(a.T, b, out)
     assert rel_error(out, expected(a.T, b, c)) < 1e-12
+    out_f = np.asfortranarray(c)  # an F-ordered out goes to BLAS as well, as the transposed product
+    assert blas._blas_matmul_add(a.T, b, out_f)
+    assert rel_error(out_f, expected(a.T, b, c)) < 1e-12
     assert not blas._blas_matmul_add(a, b, out)  # shapes that do not match never reach BLAS
 
 
-@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "F-ordered out", "K = 0",
+@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "strided out", "K = 0",
                                   "byte-swapped"])
 def test_falls_back_to_numpy_and_still_adds(case):
     a, b, out = operands(6, 6, 6, np.float64)
@@ -74,8 +80,8 @@ def test_falls_back_to_numpy_and_still_adds(case):
         a = np.repeat(a, 2, axis=1)[:, ::2]
     elif case == "out is a":
         a = out
-    elif case == "F-ordered out":
-        out = np.asfortranarray(out)
+    elif case == "strided out":  # neither C- nor F-ordered
+        out = np.repeat(out, 2, axis=1)[:, ::2]
     elif case == "K = 0":
         a, b = a[:, :0], b[:0]
     elif case == "byte-swapped":
@@ -131,3 +137,58 @@ def test_the_environment_can_turn_blas_off():
     code = "from cs231n import blas; print(len(blas._GEMMS))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "1-D", "float32", "list"])
+def test_sum_of_squares_matches_a_sum_done_in_python(layout):
+    w = np.random.default_rng(4).standard_normal((6, 5))
+    if layout == "F":
+        w = np.asfortranarray(w)
+    elif layout == "strided":
+        w = w[::2, 1:]
+    elif layout == "1-D":
+        w = w[:, 0].copy()
+    elif layout == "float32":
+        w = w.astype(np.float32)
+    elif layout == "list":
+        w = w.tolist()
+    want = sum(float(v) ** 2 for v in np.asarray(w, dtype=np.float64).flat)
+    assert abs(float(blas.sum_of_squares(w)) - want) < 1e-6 * want
+
+
+def test_sum_of_squares_makes_no_copy_of_an_f_ordered_array():
+    import tracemalloc
+
+    w = np.asfortranarray(np.random.default_rng(5).standard_normal((500, 400)))  # 1.6 MB
+    tracemalloc.start()
+    blas.sum_of_squares(w)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < w.nbytes / 10, f"{peak} bytes allocated for a {w.nbytes}-byte array"
+
+
+@pytest.mark.parametrize("kernels, dtype, order", [
+    ("SkylakeX", np.float64, "F"), ("SkylakeX", np.float32, "C"), ("Haswell", np.float32, "F"),
+    ("Haswell", np.float64, "C"), ("Zen", np.float32, "F"), ("Zen", np.float64, "C"),
+    ("Neoverse", np.float64, "C"), ("", np.float64, "C"), ("SkylakeX", np.int64, "C")])
+def test_weight_order_follows_the_measured_table(monkeypatch, kernels, dtype, order):
+    monkeypatch.setattr(blas, "_KERNELS", kernels)
+    monkeypatch.setattr(blas, "_GEMMS", {np.dtype(np.float32): None, np.dtype(np.float64): None})
+    assert blas.weight_order(dtype) == order
+
+
+def test_weight_order_is_c_without_the_blas_call(monkeypatch):
+    monkeypatch.setattr(blas, "_KERNELS", "SkylakeX")
+    monkeypatch.setattr(blas, "_GEMMS", {})  # matmul_add falls back to numpy: no reason for F
+    assert blas.weight_order(np.float64) == blas.weight_order(np.float32) == "C"
+
+
+@pytest.mark.skipif(not numpy_openblas(), reason="numpy is not built on its wheels' scipy-openblas here")
+def test_the_kernel_name_is_read_from_openblas():
+    import ctypes
+
+    # A second source: OpenBLAS's configuration string names the kernels it picked at run time too.
+    path = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.rsplit("/", 1)[-1])
+    config = ctypes.CDLL(path).scipy_openblas_get_config64_
+    config.restype = ctypes.c_char_p
+    assert blas._KERNELS and blas._KERNELS in config().decode().split()
