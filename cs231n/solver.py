@@ -455,7 +455,7 @@ class Solver:
                 # Also take the first result, so a model that never scores above 0 keeps parameters.
                 if val_acc > self.best_val_acc or not self.best_params:
                     self.best_val_acc = val_acc
-                    self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+                    self.best_params = {k: v.copy(order="K") for k, v in self.model.params.items()}
                 self._save_checkpoint()
 
                 if self.verbose:
@@ -465,7 +465,7 @@ class Solver:
 
         if self.best_params:
             # Copies, so that training the model further never alters best_params.
-            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+            self.model.params = {k: v.copy(order="K") for k, v in self.best_params.items()}
 
     def _save_checkpoint(self):
         """Write the whole training state to ``{checkpoint_name}_epoch_{epoch}.npz`` atomically."""
