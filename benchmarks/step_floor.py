@@ -23,7 +23,7 @@ import numpy as np
 
 import train_step
 from common import command_line, machine_line, markdown_table
-from cs231n.blas import matmul_add
+from cs231n.blas import matmul_add, sum_of_squares
 
 
 def floor_step(p, X, y, learning_rate=train_step.LEARNING_RATE, reg=train_step.REG):
@@ -40,7 +40,7 @@ def floor_step(p, X, y, learning_rate=train_step.LEARNING_RATE, reg=train_step.R
     s -= s.max(axis=1, keepdims=True)
     np.exp(s, out=s)
     s /= s.sum(axis=1, keepdims=True)
-    loss = -np.log(s[rows, y]).mean() + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+    loss = -np.log(s[rows, y]).mean() + 0.5 * reg * (sum_of_squares(W1) + sum_of_squares(W2))
     s[rows, y] -= 1
     s /= n
     dW2 = h.T @ s
@@ -59,7 +59,7 @@ def floor_step(p, X, y, learning_rate=train_step.LEARNING_RATE, reg=train_step.R
 def run_config(H, dtype, rounds, block):
     """Medians of the three variants' times and of the per-round ratios; also checks the two steps agree."""
     model, configs = train_step.make_kit_model(H, dtype)
-    params = {k: v.copy() for k, v in model.params.items()}
+    params = {k: v.copy(order="K") for k, v in model.params.items()}  # W1 in the kit's order
     batches = train_step.make_batches(dtype)
     flat = [X.reshape(train_step.N, train_step.D) for X, _ in batches]
     operands = train_step.gemm_operands(H, dtype)

@@ -35,7 +35,8 @@ import time
 
 import numpy as np
 
-from common import command_line, machine_line, markdown_table, numpy_blas
+from common import cast_params, command_line, machine_line, markdown_table, numpy_blas
+from cs231n.blas import weight_order
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.optim import sgd
 
@@ -52,10 +53,13 @@ def make_batches(dtype, seed=0):
 
 
 def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet):
-    """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param."""
+    """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param.
+
+    W1 is stored in ``cs231n.blas.weight_order(dtype)``, as the reference nets do (``common.cast_params``).
+    """
     np.random.seed(seed)
     model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
-    model.params = {k: v.astype(dtype) for k, v in model.params.items()}
+    model.params = cast_params(model.params, dtype)
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 
@@ -96,10 +100,15 @@ def torch_step(net, optimizer, X, y, cross_entropy):
 
 
 def gemm_operands(H, dtype, seed=1):
-    """Arrays shaped like a step's GEMM operands besides X: W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C)."""
+    """Arrays shaped like a step's GEMM operands besides X: W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C).
+
+    W1 is in ``cs231n.blas.weight_order(dtype)``, as the kit's; the others are C-ordered.
+    """
     rng = np.random.default_rng(seed)
     shapes = {"W1": (D, H), "dh": (N, H), "h": (N, H), "W2": (H, C), "ds": (N, C)}
-    return {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
+    a = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
+    a["W1"] = np.asarray(a["W1"], order=weight_order(dtype))
+    return a
 
 
 def numpy_gemms(a, X):
@@ -108,7 +117,10 @@ def numpy_gemms(a, X):
     a["h"] @ a["W2"]      # scores
     a["ds"] @ a["W2"].T   # gradient of the hidden layer
     a["h"].T @ a["ds"]    # dW2
-    X.T @ a["dh"]         # dW1
+    if a["W1"].flags.c_contiguous:
+        X.T @ a["dh"]     # dW1
+    else:
+        a["dh"].T @ X     # dW1 F-ordered like W1: the transpose of this C-ordered product
 
 
 def torch_gemms(a, torch):

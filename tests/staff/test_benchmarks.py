@@ -60,3 +60,16 @@ def test_step_regression_compares_a_revision_with_the_working_copy():
     (row,) = table_rows(out)
     assert row[:2] == ["8", "float32"] and float(row[4]) > 0
     assert re.search(r"parameters after \d+ steps: \S+", out)
+
+
+def test_weight_order_times_both_orders_and_names_the_kits_choice():
+    from cs231n.blas import weight_order
+
+    out = run("weight_order.py", "--rounds", "2", "--block", "1", "--hidden", "8", "--dtype", "float32", "float64")
+    rows = table_rows(out)
+    assert [(r[0], r[1]) for r in rows] == [("8", "float32"), ("8", "float64")]
+    for r, dtype in zip(rows, ("float32", "float64")):
+        assert r[2].endswith(" ms") and r[3].endswith(" ms") and float(r[4]) > 0
+        assert r[5] == weight_order(dtype)
+    # Both copies took the same steps from the same values: W1 may differ only by rounding.
+    assert float(re.search(r"after the run: (\S+)", out).group(1)) < 1e-5
