@@ -5,7 +5,9 @@ CIFAR-10-shaped batches). The package ``cs231n`` of REV is extracted with ``git 
 temporary folder under another name, so both versions run in one process, interleaved round by round
 from the same initial parameters; the table gives medians and the median of per-round ratios, and the
 last line the largest difference between the two versions' parameters after the run. With
-``--net fc`` the network is ``FullyConnectedNet(hidden_dims=[H])`` instead, the same layers.
+``--net fc`` the network is ``FullyConnectedNet(hidden_dims=[H])`` instead, the same layers. Each
+version's W1 is in the memory order that version's nets store it in (C-ordered before
+``cs231n.blas.weight_order`` existed).
 
     python benchmarks/step_regression.py HEAD~3
     python benchmarks/step_regression.py HEAD~3 --net fc
@@ -36,7 +38,11 @@ def import_revision(rev, folder):
     sys.path.insert(0, str(folder))
     # fc_net and optim import their siblings relatively, so they load under the new name.
     fc_net = importlib.import_module("cs231n_at_rev.classifiers.fc_net")
-    return fc_net, importlib.import_module("cs231n_at_rev.optim").sgd
+    old_blas = importlib.import_module("cs231n_at_rev.blas") if (Path(folder) / "cs231n_at_rev" / "blas.py").exists() \
+        else None
+    # The memory order REV's nets keep W1 in: C-ordered before blas.weight_order existed.
+    order = getattr(old_blas, "weight_order", lambda dtype: "C")
+    return fc_net, importlib.import_module("cs231n_at_rev.optim").sgd, order
 
 
 def net_class(fc_net_module, net, dtype):
@@ -50,10 +56,13 @@ def net_class(fc_net_module, net, dtype):
     return one_hidden_layer
 
 
-def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer"):
-    """Interleave the steps of both versions; return medians, the ratio and the largest parameter difference."""
+def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer", old_order=lambda dtype: "C"):
+    """Interleave the steps of both versions; return medians, the ratio and the largest parameter difference.
+
+    Each version's W1 is in the memory order that version's nets store it in (``old_order`` for REV).
+    """
     batches = train_step.make_batches(dtype)
-    old = train_step.make_kit_model(H, dtype, net_class=net_class(old_fc_net, net, dtype))
+    old = train_step.make_kit_model(H, dtype, net_class=net_class(old_fc_net, net, dtype), order=old_order)
     new = train_step.make_kit_model(H, dtype, net_class=net_class(fc_net_module, net, dtype))
 
     def stepper(model_and_configs, update):
@@ -84,10 +93,11 @@ def main(argv=None):
     print(machine_line())
     rows, worst = [], 0.0
     with tempfile.TemporaryDirectory() as folder:
-        old_fc_net, old_sgd = import_revision(args.rev, folder)
+        old_fc_net, old_sgd, old_order = import_revision(args.rev, folder)
         for H in args.hidden:
             for dtype in args.dtype:
-                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_fc_net, old_sgd, args.net)
+                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_fc_net, old_sgd, args.net,
+                                                    old_order)
                 rows.append([H, dtype, train_step.ms(t_old), train_step.ms(t_new), f"{ratio:.2f}"])
                 worst = max(worst, diff)
     print(markdown_table(["H", "dtype", f"step at {args.rev}", "step now", "now / then"], rows))

@@ -52,14 +52,15 @@ def make_batches(dtype, seed=0):
     return [(rng.standard_normal((N, 3, 32, 32)).astype(dtype), rng.integers(C, size=N)) for _ in range(NUM_BATCHES)]
 
 
-def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet):
+def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet, order=weight_order):
     """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param.
 
-    W1 is stored in ``cs231n.blas.weight_order(dtype)``, as the reference nets do (``common.cast_params``).
+    W1 is stored in ``order(dtype)``: by default ``cs231n.blas.weight_order(dtype)``, as the reference
+    nets do (``common.cast_params``).
     """
     np.random.seed(seed)
     model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
-    model.params = cast_params(model.params, dtype)
+    model.params = cast_params(model.params, dtype, order(dtype))
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 
