@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cast_params, command_line, find_cifar10_dir, machine_line, markdown_table
+from common import command_line, find_cifar10_dir, machine_line, markdown_table
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.data_utils import get_CIFAR10_data
 from cs231n.solver import Solver
@@ -35,7 +35,7 @@ def seconds_per_epoch(data, epochs, seed=0):
     np.random.seed(seed)
     model = TwoLayerNet(hidden_dim=HIDDEN, reg=0.0)
     dtype = data["X_train"].dtype
-    model.params = cast_params(model.params, dtype)
+    model.params = {k: v.astype(dtype) for k, v in model.params.items()}
     solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
                     batch_size=BATCH_SIZE, num_epochs=epochs, verbose=False)
     tic, cpu = time.perf_counter(), time.process_time()
