@@ -76,14 +76,7 @@ def run_config(H, dtype, rounds, block):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100, 512])
-    p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
-    p.add_argument("--rounds", type=int, default=100)
-    p.add_argument("--block", type=int, default=5, help="runs of each variant in a row per round, fastest kept")
-    args = p.parse_args(argv)
-    if args.rounds < 1 or args.block < 1:
-        p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
+    args = train_step.parse_step_options(argparse.ArgumentParser(description=__doc__.splitlines()[0]), argv)
     print(f"Command: {command_line(__file__, argv)}")
     print(machine_line())
     rows = []

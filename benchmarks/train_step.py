@@ -205,6 +205,18 @@ def interleave(variants, rounds, block=1):
     return {k: np.array(v) for k, v in times.items()}
 
 
+def parse_step_options(p, argv, rounds=100, block=5):
+    """Add --hidden, --dtype, --rounds and --block to parser ``p``, parse ``argv`` and check the counts."""
+    p.add_argument("--hidden", type=int, nargs="+", default=[100, 512], help="hidden sizes H")
+    p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
+    p.add_argument("--rounds", type=int, default=rounds, help="timed rounds per configuration")
+    p.add_argument("--block", type=int, default=block, help="runs of each variant in a row per round, fastest kept")
+    args = p.parse_args(argv)
+    if args.rounds < 1 or args.block < 1:
+        p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
+    return args
+
+
 def run_config(H, dtype, rounds, torch, block=1):
     """Time kit steps, PyTorch steps and the GEMMs alone, interleaved; return the medians.
 
