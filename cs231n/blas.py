@@ -148,8 +148,8 @@ def weight_order(dtype):
     """The memory order, "C" or "F", for a first-layer weight (D, H) of ``dtype``.
 
     It is the order in which ``matmul_add(x.T, dout, dW)`` runs fastest with this process's BLAS (see
-    ``_F_ORDER_FASTER``); "C" whenever matmul_add falls back to numpy. The values are the same either
-    way; only the speed differs.
+    ``_F_ORDER_FASTER``); "C" whenever matmul_add falls back to numpy. The results agree up to
+    rounding either way (BLAS may sum in another order); the speed differs.
     """
     dtype = np.dtype(dtype)
     return "F" if dtype in _GEMMS and (_KERNELS, dtype) in _F_ORDER_FASTER else "C"
