@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cs231n.blas import weight_order
 from cs231n.data_utils import default_cifar10_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,16 +25,6 @@ def find_cifar10_dir(given):
         if (candidate / "data_batch_1").is_file():
             return candidate
     return default_cifar10_dir()  # get_CIFAR10_data then says how to fetch the data
-
-
-def cast_params(params, dtype, w1_order=None):
-    """A TwoLayerNet's ``params`` cast to ``dtype``, W1 in ``w1_order`` (default ``cs231n.blas.weight_order(dtype)``).
-
-    The reference TwoLayerNet draws W1 in the order that suits float64; this is what casting it to
-    float32 should do to keep the speed the reference FullyConnectedNet gets with ``dtype=np.float32``.
-    """
-    w1_order = weight_order(dtype) if w1_order is None else w1_order
-    return {k: np.asarray(v, dtype=dtype, order=w1_order if k == "W1" else "C") for k, v in params.items()}
 
 
 def numpy_blas():

@@ -38,10 +38,12 @@ def import_revision(rev, folder):
     sys.path.insert(0, str(folder))
     # fc_net and optim import their siblings relatively, so they load under the new name.
     fc_net = importlib.import_module("cs231n_at_rev.classifiers.fc_net")
-    old_blas = importlib.import_module("cs231n_at_rev.blas") if (Path(folder) / "cs231n_at_rev" / "blas.py").exists() \
-        else None
     # The memory order REV's nets keep W1 in: C-ordered before blas.weight_order existed.
-    order = getattr(old_blas, "weight_order", lambda dtype: "C")
+    try:
+        order = importlib.import_module("cs231n_at_rev.blas").weight_order
+    except (ImportError, AttributeError):
+        def order(dtype):
+            return "C"
     return fc_net, importlib.import_module("cs231n_at_rev.optim").sgd, order
 
 

@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from common import cast_params, command_line, machine_line, markdown_table, numpy_blas
+from common import command_line, machine_line, markdown_table, numpy_blas
 from cs231n.blas import weight_order
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.optim import sgd
@@ -55,12 +55,13 @@ def make_batches(dtype, seed=0):
 def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet, order=weight_order):
     """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param.
 
-    W1 is stored in ``order(dtype)``: by default ``cs231n.blas.weight_order(dtype)``, as the reference
-    nets do (``common.cast_params``).
+    W1 is stored in ``order(dtype)``: by default ``cs231n.blas.weight_order(dtype)``, the order the
+    reference FullyConnectedNet gives it for ``dtype`` (TwoLayerNet draws it for float64).
     """
     np.random.seed(seed)
     model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
-    model.params = cast_params(model.params, dtype, order(dtype))
+    model.params = {k: np.asarray(v, dtype=dtype, order=order(dtype) if k == "W1" else "C")
+                    for k, v in model.params.items()}
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 

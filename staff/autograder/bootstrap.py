@@ -296,8 +296,6 @@ def _run_child(request, sandbox, uid, gid, result_fd, timeout, launcher):
 
 def _kill(pid, reaped=False):
     """SIGKILL the child's process group, and the child itself unless it was already reaped."""
-    import signal
-
     for kill in (os.killpg,) if reaped else (os.killpg, os.kill):
         try:
             kill(pid, signal.SIGKILL)
