@@ -1,4 +1,4 @@
-"""``out += a @ b`` in one pass: the BLAS call numpy does not expose.
+"""``out += a @ b`` and ``y += alpha * x`` in one pass: two BLAS calls numpy does not expose.
 
 numpy's ``a @ b`` always writes a new array, so ``c += a @ b`` costs the product plus three sweeps
 over an array of c's size besides it: zeroing the new array, reading it back, and reading and
@@ -10,9 +10,13 @@ are not contiguous, ``out`` overlapping an operand, or an empty dimension. Eithe
 the same up to rounding.
 
 The reference solutions use it to save time on large products; nothing in the assignment needs it.
+
+``axpy(alpha, x, y)`` does ``y += alpha * x`` the same way, through BLAS ``axpy``: one pass instead of
+numpy's two, on OpenBLAS's threads. The given ``sgd`` updates the weights with it.
+
 Set the environment variable ``CS231N_NUMPY_MATMUL_ADD=1`` before importing to always use numpy.
 
-Two helpers go with it:
+Two more helpers go with them:
 
 - ``weight_order(dtype)``: the memory order, "C" or "F", in which this OpenBLAS adds ``x.T @ dout``
   into a first-layer weight (D, H) fastest. The reference nets store their first weight that way, and
@@ -36,36 +40,39 @@ _F_ORDER_FASTER = {("SkylakeX", np.dtype(np.float64)), ("Haswell", np.dtype(np.f
                    ("Zen", np.dtype(np.float32))}
 
 
-def _find_gemms():
-    """Return ({dtype: cblas gemm}, kernel name) from the OpenBLAS loaded in this process, or ({}, "")."""
+def _find_blas():
+    """Return ({dtype: cblas gemm}, {dtype: cblas axpy}, kernel name) from the OpenBLAS loaded in this
+    process, or ({}, {}, "")."""
     try:
-        with open("/proc/self/maps") as f:  # Linux; elsewhere matmul_add uses numpy
+        with open("/proc/self/maps") as f:  # Linux; elsewhere matmul_add and axpy use numpy
             paths = sorted({line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()})
     except OSError:
-        return {}, ""
+        return {}, {}, ""
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
         # numpy's wheels ship scipy-openblas with 64-bit integers: its symbols are prefixed and suffixed.
-        sgemm = getattr(lib, "scipy_cblas_sgemm64_", None)
-        dgemm = getattr(lib, "scipy_cblas_dgemm64_", None)
-        if sgemm is None or dgemm is None:
+        names = ("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", "scipy_cblas_saxpy64_", "scipy_cblas_daxpy64_")
+        sgemm, dgemm, saxpy, daxpy = (getattr(lib, name, None) for name in names)
+        if None in (sgemm, dgemm, saxpy, daxpy):
             continue
-        gemms = {}
-        for dtype, gemm, scalar in ((np.float32, sgemm, ctypes.c_float), (np.float64, dgemm, ctypes.c_double)):
-            i64, ptr = ctypes.c_int64, ctypes.c_void_p
-            gemm.restype = None
+        gemms, axpys = {}, {}
+        for dtype, gemm, axpy_, scalar in ((np.float32, sgemm, saxpy, ctypes.c_float),
+                                           (np.float64, dgemm, daxpy, ctypes.c_double)):
+            gemm.restype = axpy_.restype = None
             gemm.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i64, i64, i64,
                              scalar, ptr, i64, ptr, i64, scalar, ptr, i64]
-            gemms[np.dtype(dtype)] = gemm
+            axpy_.argtypes = [i64, scalar, ptr, i64, ptr, i64]  # n, alpha, x, incx, y, incy
+            gemms[np.dtype(dtype)], axpys[np.dtype(dtype)] = gemm, axpy_
         corename = getattr(lib, "scipy_openblas_get_corename64_", None)
         if corename is None:
-            return gemms, ""
+            return gemms, axpys, ""
         corename.restype, corename.argtypes = ctypes.c_char_p, []
-        return gemms, (corename() or b"").decode("ascii", "replace")
-    return {}, ""
+        return gemms, axpys, (corename() or b"").decode("ascii", "replace")
+    return {}, {}, ""
 
 
 def _layout(m):
@@ -144,6 +151,72 @@ def _works(gemms):
     return True
 
 
+def _blas_axpy(alpha, x, y, axpys=None):
+    """y += alpha * x through BLAS (``axpys``, default the ones found); False (nothing done) when it cannot."""
+    axpy_ = (_AXPYS if axpys is None else axpys).get(y.dtype)
+    if axpy_ is None or x.dtype != y.dtype or x.shape != y.shape or y.size == 0 or not y.flags.writeable:
+        return False
+    # One pass over both arrays as flat memory: they must lie in memory in the same order.
+    same_order = ((x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous))
+    if not same_order or np.may_share_memory(x, y):
+        return False
+    axpy_(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    return True
+
+
+def axpy(alpha, x, y):
+    """Add ``alpha * x`` to ``y`` in place, in one pass.
+
+    numpy's ``y += alpha * x`` makes two passes on one thread: it writes ``alpha * x`` into a new array,
+    then reads it back to add it into y. BLAS ``axpy`` does it in one pass (and OpenBLAS splits a
+    large one over its threads). It is used when both arrays have the same float32/float64 dtype and lie
+    in memory in the same order (both C- or both F-ordered) without overlapping; numpy does it
+    otherwise. The results agree up to rounding (BLAS may fuse the multiply and the add).
+
+    Parameters
+    ----------
+    alpha : float
+    x : ndarray
+    y : ndarray of float, same shape as x
+        Updated in place: ``y += alpha * x``.
+
+    Returns
+    -------
+    y : ndarray
+        The same array, for convenience.
+
+    Raises
+    ------
+    ValueError
+        If y is not a writeable float array, x does not have y's shape, or alpha is not a real number.
+    """
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise ValueError(f"alpha must be a real number, got {alpha!r}")
+    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.floating):
+        what = f"an array of {y.dtype}" if isinstance(y, np.ndarray) else type(y).__name__
+        raise ValueError(f"the array to update in place (y) must be a float numpy array, got {what}")
+    if not y.flags.writeable:
+        raise ValueError("the array to update in place (y) is read-only")
+    x = np.asarray(x)
+    if x.shape != y.shape:
+        raise ValueError(f"x must have the shape of y: x has shape {x.shape}, y has shape {y.shape}")
+    if not _blas_axpy(alpha, x, y):
+        y += alpha * x
+    return y
+
+
+def _axpys_work(axpys):
+    """True if ``axpys`` give numpy's ``y + alpha * x`` on small arrays, C- and F-ordered."""
+    rng = np.random.default_rng(0)
+    for dtype in axpys:
+        x, y = (rng.standard_normal((3, 4)).astype(dtype) for _ in range(2))
+        for order in "CF":
+            x_, out = np.asarray(x, order=order), y.copy(order=order)
+            if not _blas_axpy(-0.5, x_, out, axpys) or not np.allclose(out, y - 0.5 * x, rtol=1e-5, atol=1e-6):
+                return False
+    return True
+
+
 def weight_order(dtype):
     """The memory order, "C" or "F", for a first-layer weight (D, H) of ``dtype``.
 
@@ -161,7 +234,8 @@ def sum_of_squares(w):
     return np.vdot(flat, flat)
 
 
-_GEMMS, _KERNELS = {}, ""
-if os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1":  # set it to 1 to always use the numpy fallback
-    _found, _KERNELS = _find_gemms()
-    _GEMMS = _found if _found and _works(_found) else {}
+_GEMMS, _AXPYS, _KERNELS = {}, {}, ""
+if os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1":  # set it to 1 to always use the numpy fallbacks
+    _found_gemms, _found_axpys, _KERNELS = _find_blas()
+    _GEMMS = _found_gemms if _found_gemms and _works(_found_gemms) else {}
+    _AXPYS = _found_axpys if _found_axpys and _axpys_work(_found_axpys) else {}

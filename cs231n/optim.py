@@ -18,13 +18,17 @@ config : dict or None
 Returns
 -------
 next_w : ndarray, same shape and dtype as w
-    The weights after one update. ``w`` and ``dw`` are never modified in place.
+    The weights after one update. ``sgd`` updates ``w`` in place and returns it, as
+    ``w -= learning_rate * dw`` would; the other rules return a new array and leave ``w`` as it was.
+    No rule modifies ``dw``.
 config : dict
     The same dict, holding the updated state to pass to the next call.
 
 The ``Solver`` keeps one config per parameter, so every parameter has its own state.
 """
 import numpy as np
+
+from .blas import axpy
 
 
 def _check_pair(w, dw):
@@ -35,7 +39,7 @@ def _check_pair(w, dw):
 
 
 def sgd(w, dw, config=None):
-    """Vanilla stochastic gradient descent: ``w - learning_rate * dw``.
+    """Vanilla stochastic gradient descent: ``w -= learning_rate * dw``, in place.
 
     Parameters
     ----------
@@ -48,18 +52,23 @@ def sgd(w, dw, config=None):
 
     Returns
     -------
-    next_w : ndarray, same shape as w
-        Updated weights.
+    next_w : ndarray
+        ``w`` itself, updated in place.
     config : dict
         The config, with its defaults filled in.
+
+    Raises
+    ------
+    ValueError
+        If dw does not have w's shape, or w is not a writeable float array.
     """
     _check_pair(w, dw)
     if config is None:
         config = {}
     config.setdefault("learning_rate", 1e-2)
 
-    # w - learning_rate * dw with the scaled gradient first: numpy then adds w into it in place (no temporary).
-    next_w = -config["learning_rate"] * dw + w
+    # w -= learning_rate * dw, in one pass over w instead of numpy's two (see cs231n/blas.py).
+    next_w = axpy(-config["learning_rate"], dw, w)
     return next_w, config
 
 

@@ -1,4 +1,5 @@
-"""matmul_add: out += a @ b, through numpy's OpenBLAS or through numpy, checked against einsum sums."""
+"""cs231n/blas.py: matmul_add (out += a @ b) and axpy (y += alpha * x), through numpy's OpenBLAS or through
+numpy, checked against sums done by einsum or in Python."""
 import os
 import subprocess
 import sys
@@ -134,9 +135,9 @@ def test_a_gemm_that_gives_wrong_numbers_is_not_used():
 
 def test_the_environment_can_turn_blas_off():
     env = dict(os.environ, CS231N_NUMPY_MATMUL_ADD="1")
-    code = "from cs231n import blas; print(len(blas._GEMMS))"
+    code = "from cs231n import blas; print(len(blas._GEMMS), len(blas._AXPYS))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0"
+    assert out.stdout.strip() == "0 0"
 
 
 @pytest.mark.parametrize("layout", ["C", "F", "strided", "1-D", "float32", "list"])
@@ -192,3 +193,87 @@ def test_the_kernel_name_is_read_from_openblas():
     config = ctypes.CDLL(path).scipy_openblas_get_config64_
     config.restype = ctypes.c_char_p
     assert blas._KERNELS and blas._KERNELS in config().decode().split()
+
+
+# ---------------------------------------------------------------------------------------------
+# axpy: y += alpha * x
+# ---------------------------------------------------------------------------------------------
+
+def python_axpy(alpha, x, y):
+    """y + alpha * x entry by entry in Python floats."""
+    return np.array([float(b) + alpha * float(a) for a, b in zip(x.ravel().tolist(), y.ravel().tolist())]
+                    ).reshape(y.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["C C", "F F", "C F", "F C", "strided y", "strided x", "1-D", "int x"])
+@pytest.mark.parametrize("size", [(3, 5), (150, 101)])  # 15150 entries: OpenBLAS threads the larger one
+def test_axpy_adds_in_place_in_every_layout(dtype, layout, size):
+    rng = np.random.default_rng(7)
+    x, y = (rng.standard_normal(size).astype(dtype) for _ in range(2))
+    if layout in ("C C", "F F", "C F", "F C"):
+        x, y = (np.asarray(a, order=o) for a, o in zip((x, y), layout.split()))
+    elif layout == "strided y":
+        y = np.repeat(y, 2, axis=1)[:, ::2]
+    elif layout == "strided x":
+        x = np.repeat(x, 2, axis=0)[::2]
+    elif layout == "1-D":
+        x, y = x.ravel(), y.ravel()
+    else:
+        x = np.arange(x.size).reshape(x.shape) % 7
+    want = python_axpy(-0.25, x, y)
+    result = blas.axpy(-0.25, x, y)
+    assert result is y and y.dtype == dtype
+    assert rel_error(y, want) < TOL[dtype]
+
+
+@pytest.mark.skipif(not numpy_openblas(), reason="numpy is not built on its wheels' scipy-openblas here")
+def test_axpy_uses_blas_for_arrays_in_the_same_order_and_numpy_otherwise():
+    assert set(blas._AXPYS) == {np.dtype(np.float32), np.dtype(np.float64)}
+    x, y = np.ones((40, 30)), np.zeros((40, 30))
+    assert blas._blas_axpy(2.0, x, y) and np.all(y == 2.0)
+    assert blas._blas_axpy(2.0, np.asfortranarray(x), np.asfortranarray(y))
+    for x_, y_ in ((np.asfortranarray(x), y), (x.astype(np.float32), y), (x, y[:, ::2].T), (y, y)):
+        assert not blas._blas_axpy(2.0, x_, y_)
+
+
+def test_axpy_fallback_alone_gives_the_same_sums(monkeypatch):
+    monkeypatch.setattr(blas, "_AXPYS", {})
+    x, y = np.random.default_rng(8).standard_normal((2, 20, 30))
+    want = python_axpy(3.0, x, y)
+    assert rel_error(blas.axpy(3.0, x, y), want) < 1e-14
+
+
+def test_axpy_adding_an_array_into_itself_doubles_it():
+    y = np.arange(6.0).reshape(2, 3)
+    blas.axpy(1.0, y, y)  # overlapping operands go through numpy
+    np.testing.assert_array_equal(y, [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]])
+
+
+@pytest.mark.parametrize("alpha, x, y, message", [
+    (1.0, np.ones(3), np.ones(4), r"x must have the shape of y: x has shape \(3,\), y has shape \(4,\)"),
+    (1.0, np.ones(3), np.arange(3), "float numpy array, got an array of int64"),
+    (1.0, np.ones(3), [1.0, 2.0, 3.0], "float numpy array, got list"),
+    ("0.5", np.ones(3), np.ones(3), "alpha must be a real number, got '0.5'"),
+    (True, np.ones(3), np.ones(3), "alpha must be a real number, got True"),
+])
+def test_axpy_names_what_is_wrong(alpha, x, y, message):
+    with pytest.raises(ValueError, match=message):
+        blas.axpy(alpha, x, y)
+
+
+def test_axpy_refuses_a_read_only_array():
+    y = np.ones(3)
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        blas.axpy(1.0, np.ones(3), y)
+
+
+def test_an_axpy_that_gives_wrong_numbers_is_not_used():
+    calls = []
+
+    def wrong_axpy(n, alpha, x, incx, y, incy):
+        calls.append(n)  # adds nothing
+
+    assert not blas._axpys_work({np.dtype(np.float64): wrong_axpy})
+    assert calls

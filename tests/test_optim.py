@@ -9,14 +9,46 @@ from cs231n import optim
 RULES = [optim.sgd, optim.sgd_momentum, optim.rmsprop, optim.adam]
 
 W = np.array([[1.0, 2.0], [3.0, 4.0]])
+W.flags.writeable = False  # shared by the tests: a rule that wrote into it would fail loudly
 
 
 def test_sgd_step_matches_hand_computed_values():
     dw = np.array([[0.5, -1.0], [2.0, 0.0]])
-    next_w, config = optim.sgd(W, dw, {"learning_rate": 0.1})
+    next_w, config = optim.sgd(W.copy(), dw, {"learning_rate": 0.1})
     # w - 0.1 * dw, entry by entry.
     np.testing.assert_allclose(next_w, [[0.95, 2.1], [2.8, 4.0]])
     assert config["learning_rate"] == 0.1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("orders", ["C C", "F F", "C F", "F C", "strided"])
+def test_sgd_updates_w_in_place_and_leaves_dw_alone(dtype, orders):
+    # Large enough (40000 entries) for OpenBLAS to split a BLAS axpy over its threads.
+    rng = np.random.default_rng(5)
+    w0, dw0 = rng.standard_normal((2, 200, 200))
+    if orders == "strided":
+        w, dw = np.zeros((200, 400), dtype)[:, ::2], dw0.astype(dtype)
+        w[...] = w0
+    else:
+        w_order, dw_order = orders.split()
+        w, dw = np.asarray(w0, dtype, order=w_order), np.asarray(dw0, dtype, order=dw_order)
+    want = [[float(a) - 0.3 * float(b) for a, b in zip(row_w, row_dw)]
+            for row_w, row_dw in zip(w.astype(np.float64).tolist(), dw.astype(np.float64).tolist())]
+    dw_before = dw.copy()
+    next_w, _ = optim.sgd(w, dw, {"learning_rate": 0.3})
+    assert next_w is w and w.dtype == dtype
+    np.testing.assert_allclose(w, want, rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-6)
+    np.testing.assert_array_equal(dw, dw_before)
+
+
+@pytest.mark.parametrize("w, message", [
+    (W, "array to update in place.*read-only"),
+    (np.array([[1, 2], [3, 4]]), "float numpy array.*int64"),
+    ([[1.0, 2.0], [3.0, 4.0]], "float numpy array.*list"),
+])
+def test_sgd_names_weights_it_cannot_update_in_place(w, message):
+    with pytest.raises(ValueError, match=message):
+        optim.sgd(w, np.ones((2, 2)), {"learning_rate": 0.1})
 
 
 def test_sgd_momentum_two_steps_match_hand_computed_values():
@@ -87,10 +119,10 @@ def test_adam_first_step_moves_each_weight_by_learning_rate_against_the_gradient
     (optim.adam, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
 ])
 def test_update_rules_fill_the_documented_defaults_and_keep_given_values(rule, defaults):
-    _, config = rule(W, np.ones_like(W), None)
+    _, config = rule(W.copy(), np.ones_like(W), None)
     for k, v in defaults.items():
         assert config[k] == v
-    _, config = rule(W, np.ones_like(W), {"learning_rate": 0.5})
+    _, config = rule(W.copy(), np.ones_like(W), {"learning_rate": 0.5})
     assert config["learning_rate"] == 0.5
 
 
@@ -107,7 +139,7 @@ def test_update_rule_state_starts_at_zero_so_the_first_step_uses_only_the_gradie
         np.testing.assert_allclose(ratio, ratio.flat[0])
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", RULES[1:])  # sgd works in place, as w -= learning_rate * dw does
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_update_rules_keep_inputs_unchanged_and_dtype(rule, dtype):
     w = W.astype(dtype)
