@@ -5,9 +5,10 @@ Three variants, interleaved round by round in one process on the batches of ``tr
 - kit: ``TwoLayerNet.loss`` and ``cs231n.optim.sgd`` on every parameter (``train_step.kit_step``);
 - floor: the same step written as one function of in-place numpy operations, with no checks, no
   layer functions, no dictionaries of gradients and the update ``W -= learning_rate * dW`` in place
-  (which the kit's ``sgd`` may not do); its weight gradients use ``cs231n.blas.matmul_add`` as the
-  kit's do. It is the fastest step this benchmark has found with numpy, so the gap between the two
-  columns is what the kit's structure costs;
+  with numpy (two passes over W; the kit's ``sgd`` makes one, through ``cs231n.blas.axpy``); its weight
+  gradients use ``cs231n.blas.matmul_add`` as the kit's do. It is the fastest step this benchmark has
+  found with plain numpy updates, so the gap between the two columns is what the kit's structure costs
+  (or, where the kit is faster, what its one-pass update saves);
 - GEMMs: the step's five matrix products alone (``train_step.numpy_gemms``).
 
 Every round runs each variant ``--block`` times in a row and keeps the fastest run; the table gives
