@@ -200,7 +200,7 @@ def axpy(alpha, x, y):
     x = np.asarray(x)
     if x.shape != y.shape:
         raise ValueError(f"x must have the shape of y: x has shape {x.shape}, y has shape {y.shape}")
-    if not _blas_axpy(alpha, x, y):
+    if not _blas_axpy(float(alpha), x, y):
         y += alpha * x
     return y
 

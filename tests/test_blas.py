@@ -237,6 +237,13 @@ def test_axpy_uses_blas_for_arrays_in_the_same_order_and_numpy_otherwise():
         assert not blas._blas_axpy(2.0, x_, y_)
 
 
+@pytest.mark.parametrize("alpha", [np.float32(0.75), np.float64(0.75), np.int64(3), 3])
+def test_axpy_takes_numpy_and_python_scalars(alpha):
+    x, y = np.full((50, 40), 2.0), np.ones((50, 40))
+    blas.axpy(alpha, x, y)
+    np.testing.assert_array_equal(y, np.full((50, 40), 1.0 + 2.0 * float(alpha)))
+
+
 def test_axpy_fallback_alone_gives_the_same_sums(monkeypatch):
     monkeypatch.setattr(blas, "_AXPYS", {})
     x, y = np.random.default_rng(8).standard_normal((2, 20, 30))
