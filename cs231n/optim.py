@@ -53,20 +53,22 @@ def sgd(w, dw, config=None):
     Returns
     -------
     next_w : ndarray
-        ``w`` itself, updated in place.
+        ``w`` itself, updated in place (a new value if ``w`` is a number or a list, as with ``-=``).
     config : dict
         The config, with its defaults filled in.
 
     Raises
     ------
     ValueError
-        If dw does not have w's shape, or w is not a writeable float array.
+        If dw does not have w's shape, or w is an array that is read-only or not of floats.
     """
     _check_pair(w, dw)
     if config is None:
         config = {}
     config.setdefault("learning_rate", 1e-2)
 
+    if not isinstance(w, np.ndarray):  # a number or a list has no memory to update: return a new value
+        return w - config["learning_rate"] * np.asarray(dw), config
     # w -= learning_rate * dw, in one pass over w instead of numpy's two (see cs231n/blas.py).
     next_w = axpy(-config["learning_rate"], dw, w)
     return next_w, config

@@ -44,11 +44,19 @@ def test_sgd_updates_w_in_place_and_leaves_dw_alone(dtype, orders):
 @pytest.mark.parametrize("w, message", [
     (W, "array to update in place.*read-only"),
     (np.array([[1, 2], [3, 4]]), "float numpy array.*int64"),
-    ([[1.0, 2.0], [3.0, 4.0]], "float numpy array.*list"),
 ])
-def test_sgd_names_weights_it_cannot_update_in_place(w, message):
+def test_sgd_names_arrays_it_cannot_update_in_place(w, message):
     with pytest.raises(ValueError, match=message):
         optim.sgd(w, np.ones((2, 2)), {"learning_rate": 0.1})
+
+
+def test_sgd_returns_a_new_value_for_a_number_or_a_list_as_minus_equals_would():
+    next_w, _ = optim.sgd(1.5, 2.0, {"learning_rate": 0.25})
+    assert next_w == 1.0
+    w = [[1.0, 2.0], [3.0, 4.0]]
+    next_w, _ = optim.sgd(w, [[0.5, -1.0], [2.0, 0.0]], {"learning_rate": 0.1})
+    np.testing.assert_allclose(next_w, [[0.95, 2.1], [2.8, 4.0]])
+    assert w == [[1.0, 2.0], [3.0, 4.0]]
 
 
 def test_sgd_momentum_two_steps_match_hand_computed_values():
