@@ -211,7 +211,8 @@ def parse_step_options(p, argv, rounds=100, block=5):
     p.add_argument("--hidden", type=int, nargs="+", default=[100, 512], help="hidden sizes H")
     p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
     p.add_argument("--rounds", type=int, default=rounds, help="timed rounds per configuration")
-    p.add_argument("--block", type=int, default=block, help="runs of each variant in a row per round, fastest kept")
+    p.add_argument("--block", type=int, default=block,
+                   help=f"runs of each variant in a row per round, the fastest kept (default {block})")
     args = p.parse_args(argv)
     if args.rounds < 1 or args.block < 1:
         p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
@@ -252,19 +253,13 @@ def run_config(H, dtype, rounds, torch, block=1):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100, 512], help="hidden sizes H")
-    p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
-    p.add_argument("--rounds", type=int, default=200, help="timed rounds per configuration")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out (the kit against the GEMMs)")
-    p.add_argument("--block", type=int, default=1,
-                   help="runs of each variant in a row per round, the fastest kept (default 1: step by step); "
-                        "a larger block shows whether one library's idle threads slow the other down")
     p.add_argument("--clock", choices=CLOCKS, default="wall",
                    help="wall: elapsed time (default); cpu: CPU time of this thread, which other programs on "
                         "a busy machine do not inflate; needs OPENBLAS_NUM_THREADS=1 (PyTorch then uses 1 too)")
-    args = p.parse_args(argv)
-    if args.rounds < 1 or args.block < 1:
-        p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
+    # --block 1 (the default here) is step by step; a larger block shows whether one library's idle
+    # threads slow the other down.
+    args = parse_step_options(p, argv, rounds=200, block=1)
     global clock
     clock = CLOCKS[args.clock]
 

@@ -233,7 +233,8 @@ def test_axpy_uses_blas_for_arrays_in_the_same_order_and_numpy_otherwise():
     x, y = np.ones((40, 30)), np.zeros((40, 30))
     assert blas._blas_axpy(2.0, x, y) and np.all(y == 2.0)
     assert blas._blas_axpy(2.0, np.asfortranarray(x), np.asfortranarray(y))
-    for x_, y_ in ((np.asfortranarray(x), y), (x.astype(np.float32), y), (x, y[:, ::2].T), (y, y)):
+    strided_y = np.zeros((40, 60))[:, ::2]  # the shape of x, every other column of a wider array
+    for x_, y_ in ((np.asfortranarray(x), y), (x.astype(np.float32), y), (x, strided_y), (y, y)):
         assert not blas._blas_axpy(2.0, x_, y_)
 
 
