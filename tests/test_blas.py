@@ -39,8 +39,9 @@ def numpy_openblas():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["a b", "a.T b", "a b.T", "a.T b.T"])
 @pytest.mark.parametrize("out_order", ["C", "F"])
-def test_adds_the_product_in_every_layout(dtype, layout, out_order):
-    M, K, N = 7, 13, 5
+@pytest.mark.parametrize("size", [(7, 13, 5), (300, 13, 120)])  # the larger out goes to BLAS (36000 entries)
+def test_adds_the_product_in_every_layout(dtype, layout, out_order, size):
+    M, K, N = size
     a, b, out = operands(M, K, N, dtype)
     if "a.T" in layout:
         a = np.ascontiguousarray(a.T).T  # same values, F-ordered: what x.T looks like
@@ -207,7 +208,7 @@ def python_axpy(alpha, x, y):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["C C", "F F", "C F", "F C", "strided y", "strided x", "1-D", "int x"])
-@pytest.mark.parametrize("size", [(3, 5), (150, 101)])  # 15150 entries: OpenBLAS threads the larger one
+@pytest.mark.parametrize("size", [(3, 5), (150, 121)])  # 18150 entries: the larger goes to BLAS, which threads it
 def test_axpy_adds_in_place_in_every_layout(dtype, layout, size):
     rng = np.random.default_rng(7)
     x, y = (rng.standard_normal(size).astype(dtype) for _ in range(2))
@@ -236,6 +237,27 @@ def test_axpy_uses_blas_for_arrays_in_the_same_order_and_numpy_otherwise():
     strided_y = np.zeros((40, 60))[:, ::2]  # the shape of x, every other column of a wider array
     for x_, y_ in ((np.asfortranarray(x), y), (x.astype(np.float32), y), (x, strided_y), (y, y)):
         assert not blas._blas_axpy(2.0, x_, y_)
+
+
+@pytest.mark.skipif(not numpy_openblas(), reason="numpy is not built on its wheels' scipy-openblas here")
+def test_small_arrays_go_through_numpy_and_large_ones_through_blas(monkeypatch):
+    calls = []
+
+    def spy(real):
+        def call(*args):
+            calls.append(args[-1].size)  # the array written into
+            return real(*args)
+        return call
+
+    monkeypatch.setattr(blas, "_blas_axpy", spy(blas._blas_axpy))
+    monkeypatch.setattr(blas, "_blas_matmul_add", spy(blas._blas_matmul_add))
+    small, large = np.ones((100, 10)), np.ones((400, 100))
+    blas.axpy(1.0, small, small.copy())
+    blas.matmul_add(np.ones((100, 200)), np.ones((200, 10)), small.copy())
+    assert calls == []
+    blas.axpy(1.0, large, large.copy())
+    blas.matmul_add(np.ones((400, 200)), np.ones((200, 100)), large.copy())
+    assert calls == [40000, 40000]
 
 
 @pytest.mark.parametrize("alpha", [np.float32(0.75), np.float64(0.75), np.int64(3), 3])
