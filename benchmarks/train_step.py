@@ -16,10 +16,8 @@ float32 and float64:
   this step, and "% of peak" is the time of those GEMMs alone divided by the step time.
 
 The three are interleaved step by step in one process (kit, PyTorch, GEMMs, then the next round in
-the other order), and so are the configurations: each round runs every variant of every (H, dtype) in
-turn, so a change in the machine's load, which can last a minute, hits them all alike instead of the
-configuration being timed then. Every column is a median over the rounds, and the ratios are medians
-of the per-round ratios. Before timing, three steps from the
+the other order), so a change in the machine's load hits them alike; every column is a median over
+the rounds, and the ratios are medians of the per-round ratios. Before timing, three steps from the
 same parameters on the same batches must give the same losses and parameters in both frameworks.
 
     python benchmarks/train_step.py                      all four configurations, 200 rounds each
@@ -221,9 +219,11 @@ def parse_step_options(p, argv, rounds=100, block=5):
     return args
 
 
-def config_variants(H, dtype, torch):
-    """The timed variants of one configuration: kit steps, numpy's GEMMs and, with ``torch``, PyTorch steps
-    and PyTorch's GEMMs; each ``f(i)`` runs step ``i`` on minibatch ``i % NUM_BATCHES`` and returns seconds."""
+def run_config(H, dtype, rounds, torch, block=1):
+    """Time kit steps, PyTorch steps and the GEMMs alone, interleaved; return the medians.
+
+    Each round runs every variant ``block`` times in a row and keeps its fastest run.
+    """
     model, configs = make_kit_model(H, dtype)
     batches = make_batches(dtype)
     operands = gemm_operands(H, dtype)
@@ -239,43 +239,16 @@ def config_variants(H, dtype, torch):
         variants["torch"] = lambda i: timed(torch_step, net, optimizer, *torch_batches[i % NUM_BATCHES],
                                             cross_entropy)
         variants["gemm_torch"] = lambda i: timed(torch_gemm_set, torch_flat[i % NUM_BATCHES])
-    return variants
-
-
-def summarize(H, t):
-    """Medians and per-round ratios of one configuration from its variants' times ``t`` (see interleave)."""
-    with_torch = "torch" in t
-    peak = np.minimum(t["gemm_numpy"], t["gemm_torch"]) if with_torch else t["gemm_numpy"]
+    t = interleave(variants, rounds, block)
+    peak = np.minimum(t["gemm_numpy"], t["gemm_torch"]) if torch is not None else t["gemm_numpy"]
     result = {k: float(np.median(v)) for k, v in t.items()}
     result["gemm_peak"] = float(np.median(peak))
     result["kit_of_peak"] = float(np.median(peak / t["kit"]))
     result["gemm_gflops"] = gemm_flops(H) / min(result["gemm_numpy"], result.get("gemm_torch", np.inf)) / 1e9
-    if with_torch:
+    if torch is not None:
         result["kit_over_torch"] = float(np.median(t["kit"] / t["torch"]))
         result["torch_of_peak"] = float(np.median(peak / t["torch"]))
     return result
-
-
-def run_configs(configs, rounds, torch, block=1):
-    """Time kit steps, PyTorch steps and the GEMMs alone for every (H, dtype) in ``configs``; return the medians.
-
-    All configurations and their variants are interleaved round by round, so a slow minute of the machine
-    falls on every configuration alike instead of on the one being timed then. Each round runs every
-    variant ``block`` times in a row and keeps its fastest run.
-
-    Returns
-    -------
-    dict of (H, dtype) to dict
-        The ``summarize`` result of each configuration.
-    """
-    variants = {}
-    for H, dtype in configs:
-        for name, f in config_variants(H, dtype, torch).items():
-            variants[(H, np.dtype(dtype), name)] = f
-    t = interleave(variants, rounds, block)
-    return {(H, np.dtype(dtype)): summarize(H, {name: v for (h, d, name), v in t.items()
-                                                if (h, d) == (H, np.dtype(dtype))})
-            for H, dtype in configs}
 
 
 def main(argv=None):
@@ -311,20 +284,21 @@ def main(argv=None):
 
     header = ["H", "dtype", "kit step", "PyTorch step", "kit / PyTorch", "GEMMs alone (OpenBLAS / MKL)",
               "kit % of GEMM peak", "PyTorch % of GEMM peak", "GEMM GFLOP/s"]
-    configs = [(H, np.dtype(dtype_name)) for H in args.hidden for dtype_name in args.dtype]
-    if torch is not None:
-        for H, dtype in configs:
-            check_same_network(H, dtype, torch)
-    results = run_configs(configs, args.rounds, torch, args.block)
     rows = []
-    for (H, dtype), r in results.items():
-        if torch is None:
-            rows.append([H, dtype.name, ms(r["kit"]), "-", "-", ms(r["gemm_numpy"]),
-                         f"{100 * r['kit_of_peak']:.0f}%", "-", f"{r['gemm_gflops']:.0f}"])
-        else:
-            rows.append([H, dtype.name, ms(r["kit"]), ms(r["torch"]), f"{r['kit_over_torch']:.2f}",
-                         f"{ms(r['gemm_numpy'])} / {ms(r['gemm_torch'])}", f"{100 * r['kit_of_peak']:.0f}%",
-                         f"{100 * r['torch_of_peak']:.0f}%", f"{r['gemm_gflops']:.0f}"])
+    for H in args.hidden:
+        for dtype_name in args.dtype:
+            dtype = np.dtype(dtype_name)
+            if torch is not None:
+                check_same_network(H, dtype, torch)
+            r = run_config(H, dtype, args.rounds, torch, args.block)
+            if torch is None:
+                rows.append([H, dtype_name, ms(r["kit"]), "-", "-", ms(r["gemm_numpy"]),
+                             f"{100 * r['kit_of_peak']:.0f}%", "-", f"{r['gemm_gflops']:.0f}"])
+            else:
+                rows.append([H, dtype_name, ms(r["kit"]), ms(r["torch"]), f"{r['kit_over_torch']:.2f}",
+                             f"{ms(r['gemm_numpy'])} / {ms(r['gemm_torch'])}", f"{100 * r['kit_of_peak']:.0f}%",
+                             f"{100 * r['torch_of_peak']:.0f}%", f"{r['gemm_gflops']:.0f}"])
+            print(f"  H={H} {dtype_name}: done", file=sys.stderr, flush=True)
     if torch is not None:
         print("Checked first: 3 steps from the same parameters give the same losses and parameters in both.")
     print(markdown_table(header, rows))

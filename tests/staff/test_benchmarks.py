@@ -73,25 +73,3 @@ def test_weight_order_times_both_orders_and_names_the_kits_choice():
         assert r[5] == weight_order(dtype)
     # Both copies took the same steps from the same values: W1 may differ only by rounding.
     assert float(re.search(r"after the run: (\S+)", out).group(1)) < 1e-5
-
-
-def test_train_step_interleaves_the_configurations_round_by_round(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import numpy as np
-    import train_step
-
-    calls = []
-
-    def fake_variants(H, dtype, torch):
-        seconds = {"kit": 4e-3, "gemm_numpy": 1e-3 * H / 8}
-        return {name: (lambda i, key=(H, np.dtype(dtype).name, name): calls.append(key) or seconds[key[2]])
-                for name in seconds}
-
-    monkeypatch.setattr(train_step, "config_variants", fake_variants)
-    monkeypatch.setattr(train_step, "WARMUP_ROUNDS", 0)
-    results = train_step.run_configs([(8, np.float32), (16, np.float64)], rounds=2, torch=None)
-    first_round = [(8, "float32", "kit"), (8, "float32", "gemm_numpy"),
-                   (16, "float64", "kit"), (16, "float64", "gemm_numpy")]
-    assert calls == first_round + first_round[::-1]  # every configuration in every round, turn about
-    assert results[(8, np.dtype(np.float32))]["kit_of_peak"] == 0.25
-    assert results[(16, np.dtype(np.float64))]["kit_of_peak"] == 0.5
