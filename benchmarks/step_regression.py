@@ -29,6 +29,11 @@ from cs231n.classifiers import fc_net as fc_net_module
 from common import REPO_ROOT, command_line, machine_line, markdown_table, numpy_blas
 
 
+def c_order(dtype):
+    """W1's memory order in revisions from before ``cs231n.blas.weight_order``: always C."""
+    return "C"
+
+
 def import_revision(rev, folder):
     """Import ``cs231n`` as it is at git revision ``rev`` under the name ``cs231n_at_rev``."""
     archive = subprocess.run(["git", "archive", rev, "cs231n"], cwd=REPO_ROOT, check=True, capture_output=True).stdout
@@ -42,8 +47,7 @@ def import_revision(rev, folder):
     try:
         order = importlib.import_module("cs231n_at_rev.blas").weight_order
     except (ImportError, AttributeError):
-        def order(dtype):
-            return "C"
+        order = c_order
     return fc_net, importlib.import_module("cs231n_at_rev.optim").sgd, order
 
 
@@ -58,7 +62,7 @@ def net_class(fc_net_module, net, dtype):
     return one_hidden_layer
 
 
-def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer", old_order=lambda dtype: "C"):
+def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer", old_order=c_order):
     """Interleave the steps of both versions; return medians, the ratio and the largest parameter difference.
 
     Each version's W1 is in the memory order that version's nets store it in (``old_order`` for REV).
