@@ -7,7 +7,9 @@ product into C as it is computed. ``matmul_add`` calls the ``gemm`` of the OpenB
 was built with (the one in numpy's wheels) and falls back to plain numpy, ``out += a @ b``, wherever
 that is not possible: another BLAS, a dtype other than float32/float64, mixed dtypes, operands that
 are not contiguous, ``out`` overlapping an operand, an empty dimension, or an ``out`` so small that
-numpy is faster anyway. Either way the result is the same up to rounding.
+numpy is faster anyway. Either way the result is the same up to rounding. It also takes gemm's two
+scale factors, ``out = beta * out + alpha * (a @ b)``: a training step can then add a weight's SGD
+update into the weight itself, with no gradient array in between.
 
 The reference solutions use it to save time on large products; nothing in the assignment needs it.
 
@@ -91,8 +93,9 @@ def _layout(m):
     return None
 
 
-def _blas_matmul_add(a, b, out, gemms=None):
-    """out += a @ b through BLAS (``gemms``, default the ones found); False (nothing done) when it cannot."""
+def _blas_matmul_add(a, b, out, gemms=None, alpha=1.0, beta=1.0):
+    """out = beta * out + alpha * a @ b through BLAS (``gemms``, default the ones found); False (nothing
+    done) when it cannot."""
     gemm = (_GEMMS if gemms is None else gemms).get(out.dtype)
     if gemm is None or a.dtype != out.dtype or b.dtype != out.dtype or 0 in a.shape or 0 in b.shape:
         return False
@@ -105,20 +108,23 @@ def _blas_matmul_add(a, b, out, gemms=None):
             or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
         return False
     (M, K), N = a.shape, b.shape[1]
-    gemm(_ROW_MAJOR, layout_a[0], layout_b[0], M, N, K, 1.0, a.ctypes.data, layout_a[1],
-         b.ctypes.data, layout_b[1], 1.0, out.ctypes.data, N)
+    gemm(_ROW_MAJOR, layout_a[0], layout_b[0], M, N, K, alpha, a.ctypes.data, layout_a[1],
+         b.ctypes.data, layout_b[1], beta, out.ctypes.data, N)
     return True
 
 
-def matmul_add(a, b, out):
-    """Add the matrix product ``a @ b`` to ``out`` in place.
+def matmul_add(a, b, out, alpha=1.0, beta=1.0):
+    """Add the matrix product ``a @ b`` to ``out`` in place: ``out = beta * out + alpha * (a @ b)``.
 
     Parameters
     ----------
     a : ndarray, shape (M, K)
     b : ndarray, shape (K, N)
     out : ndarray, shape (M, N)
-        Updated in place: ``out += a @ b``. C- or F-ordered for the BLAS call.
+        Updated in place: ``out += a @ b`` with the defaults. C- or F-ordered for the BLAS call.
+    alpha, beta : float, default 1.0
+        Scale the product and ``out``'s old value. With beta != 1, BLAS first scales ``out`` in a pass
+        of its own.
 
     Returns
     -------
@@ -128,8 +134,10 @@ def matmul_add(a, b, out):
     Raises
     ------
     ValueError
-        If the arguments are not 2-D arrays of matching shapes, or ``out`` is read-only.
+        If the arguments are not 2-D arrays of matching shapes, ``out`` is read-only, or alpha or beta
+        is not a real number.
     """
+    alpha, beta = _real(alpha, "alpha"), _real(beta, "beta")
     a, b = np.asarray(a), np.asarray(b)
     if not isinstance(out, np.ndarray):
         raise ValueError(f"out must be a numpy array to add into, got {type(out).__name__}")
@@ -140,9 +148,18 @@ def matmul_add(a, b, out):
                          f"(expected out {(a.shape[0], b.shape[1])})")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
-    if out.size < _MATMUL_ADD_MIN_SIZE or not _blas_matmul_add(a, b, out):
-        out += a @ b
+    if out.size < _MATMUL_ADD_MIN_SIZE or not _blas_matmul_add(a, b, out, alpha=alpha, beta=beta):
+        if beta != 1.0:
+            out *= beta
+        out += a @ b if alpha == 1.0 else alpha * (a @ b)
     return out
+
+
+def _real(value, name):
+    """``value`` as a Python float; ValueError naming ``name`` unless it is a real number (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def _works(gemms):
@@ -198,8 +215,7 @@ def axpy(alpha, x, y):
     ValueError
         If y is not a writeable float array, x does not have y's shape, or alpha is not a real number.
     """
-    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise ValueError(f"alpha must be a real number, got {alpha!r}")
+    alpha = _real(alpha, "alpha")
     if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.floating):
         what = f"an array of {y.dtype}" if isinstance(y, np.ndarray) else type(y).__name__
         raise ValueError(f"the array to update in place (y) must be a float numpy array, got {what}")
@@ -208,7 +224,7 @@ def axpy(alpha, x, y):
     x = np.asarray(x)
     if x.shape != y.shape:
         raise ValueError(f"x must have the shape of y: x has shape {x.shape}, y has shape {y.shape}")
-    if y.size < _AXPY_MIN_SIZE or not _blas_axpy(float(alpha), x, y):
+    if y.size < _AXPY_MIN_SIZE or not _blas_axpy(alpha, x, y):
         y += alpha * x
     return y
 

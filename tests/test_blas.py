@@ -56,6 +56,31 @@ def test_adds_the_product_in_every_layout(dtype, layout, out_order, size):
     assert rel_error(out, want) < TOL[dtype]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out_order", ["C", "F"])
+@pytest.mark.parametrize("size", [(7, 13, 5), (300, 13, 120)])  # numpy, then BLAS
+@pytest.mark.parametrize("route", ["found", "numpy only"])
+def test_scales_the_product_and_the_old_out(monkeypatch, dtype, out_order, size, route):
+    if route == "numpy only":
+        monkeypatch.setattr(blas, "_GEMMS", {})
+    M, K, N = size
+    a, b, out = operands(M, K, N, dtype, seed=2)
+    a = np.ascontiguousarray(a.T).T  # x.T's layout, as in a weight gradient
+    out = np.asarray(out, order=out_order)
+    want = 0.5 * out.astype(np.float64) + expected(a, b, np.zeros_like(out)) * -0.25
+    assert matmul_add(a, b, out, alpha=-0.25, beta=0.5) is out
+    assert out.flags[f"{out_order}_CONTIGUOUS"]
+    assert rel_error(out, want) < TOL[dtype]
+
+
+@pytest.mark.parametrize("kwargs, message", [({"alpha": "2"}, "alpha must be a real number, got '2'"),
+                                             ({"beta": None}, "beta must be a real number, got None"),
+                                             ({"beta": True}, "beta must be a real number, got True")])
+def test_bad_scale_factors_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        matmul_add(np.ones((2, 2)), np.ones((2, 2)), np.zeros((2, 2)), **kwargs)
+
+
 @pytest.mark.skipif(not numpy_openblas(), reason="numpy is not built on its wheels' scipy-openblas here")
 def test_uses_numpys_openblas_when_numpy_has_it():
     assert set(blas._GEMMS) == {np.dtype(np.float32), np.dtype(np.float64)}
@@ -244,9 +269,9 @@ def test_small_arrays_go_through_numpy_and_large_ones_through_blas(monkeypatch):
     calls = []
 
     def spy(real):
-        def call(*args):
+        def call(*args, **kwargs):
             calls.append(args[-1].size)  # the array written into
-            return real(*args)
+            return real(*args, **kwargs)
         return call
 
     monkeypatch.setattr(blas, "_blas_axpy", spy(blas._blas_axpy))
