@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from staff import release
-from staff.markers import END, START, MarkerError, blank_notebook, find_regions, stub_python_source
+from staff.markers import (END, STAFF_END, STAFF_START, START, MarkerError, blank_notebook, find_regions,
+                           strip_staff_blocks, stub_python_source)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,6 +160,48 @@ def test_banner_end_line_and_prose_about_markers_are_not_markers():
     assert [(r.function, r.start, r.end) for r in find_regions(source, "m.py")] == [("f", 5, 7)]
 
 
+STAFF_SOURCE = textwrap.dedent(f"""\
+    class Net:
+        def loss(self, x):
+            return 2 * x
+
+        {STAFF_START}
+        def fast_loss(self, x):
+            doubled_by_shift = x + x
+            return doubled_by_shift
+        {STAFF_END}
+
+    given = 1
+    """)
+
+
+def test_staff_only_blocks_go_whole_and_are_reported_with_their_line_numbers():
+    kit, removed = strip_staff_blocks(STAFF_SOURCE, "cs231n/fake.py")
+    assert kit == "class Net:\n    def loss(self, x):\n        return 2 * x\n\n\ngiven = 1\n"
+    assert removed == [(6, "    def fast_loss(self, x):"), (7, "        doubled_by_shift = x + x"),
+                       (8, "        return doubled_by_shift")]
+    assert strip_staff_blocks(kit, "cs231n/fake.py") == (kit, [])
+
+
+BAD_STAFF = {
+    "nested": (f"{STAFF_START}\n{STAFF_START}\nx = 1\n{STAFF_END}\n{STAFF_END}\n", 2, "must not nest"),
+    "end_alone": (f"x = 1\n{STAFF_END}\n", 2, "END without a START"),
+    "never_closed": (f"x = 1\n{STAFF_START}\ny = 2\n", 2, "never closed"),
+    "altered": ("x = 1\n# *****STAFF ONLY: START*****\ny = 2\n", 2, "altered staff-only marker"),
+    "half_a_statement": (f"if True:\n    {STAFF_START}\n    x = 1\n    {STAFF_END}\ny = 2\n", 2,
+                         "does not compile"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_STAFF))
+def test_bad_staff_only_markers_are_refused_naming_file_and_line(name):
+    source, line, reason = BAD_STAFF[name]
+    with pytest.raises(MarkerError) as e:
+        strip_staff_blocks(source, "cs231n/fake.py")
+    assert f"cs231n/fake.py, line {line}" in str(e.value)
+    assert reason in str(e.value)
+
+
 def make_notebook():
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
     given = nbformat.v4.new_code_cell("import numpy as np\nx = np.ones(3)", execution_count=1)
@@ -297,6 +340,20 @@ def test_clean_kit_has_no_leak(mini, tmp_path):
                                       "mismatch_penalty=abs(y.shape[0]-X.shape[0])", "returnx.cumsum()*7",
                                       "secret_value=np.linalg.norm(x)**3",
                                       "Thegradientflowsbackthroughthemaxgateonly."}
+
+
+def test_staff_only_block_is_absent_from_the_kit_and_its_lines_are_secrets(mini, tmp_path):
+    fast = (f"\n\n{STAFF_START}\ndef fast_double(x):\n    staff_only_result = x + x\n"
+            f"    return staff_only_result\n{STAFF_END}\n")
+    (mini / "cs231n" / "layers.py").write_text(LAYER + fast)
+    staged = release.stage(mini, tmp_path / "kit")
+    kit_layers = (tmp_path / "kit" / "cs231n" / "layers.py").read_text()
+    assert "fast_double" not in kit_layers and "STAFF ONLY" not in kit_layers
+    assert staged["stubs"] == {"cs231n/layers.py": ["affine_forward", "Net.loss", "Net.loss"]}
+    assert staged["secrets"]["staff_only_result=x+x"] == (f"cs231n/layers.py:{LAYER.count(chr(10)) + 5}", True)
+    assert release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit")) == []
+    (tmp_path / "kit" / "tests" / "test_layers.py").write_text("# staff_only_result = x + x\n")
+    assert len(release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))) == 1
 
 
 def test_solution_line_copied_into_a_docstring_is_caught(mini, tmp_path):
@@ -553,6 +610,16 @@ def test_release_of_this_repository_stubs_every_student_python_file(built):
         assert n == len(summary["stubs"][rel]) > 0
         assert kit_text.count("raise NotImplementedError(") == staff_text.count("raise NotImplementedError(") + n
     assert "kit tests:" in stdout and "stubbed:" in stdout
+
+
+@pytest.mark.slow
+def test_release_of_this_repository_leaves_out_the_staff_only_blocks(built):
+    out, _, _ = built
+    kit_net = (out / "student" / "cs231n" / "classifiers" / "fc_net.py").read_text(encoding="utf-8")
+    assert "def sgd_step" in (REPO_ROOT / "cs231n" / "classifiers" / "fc_net.py").read_text(encoding="utf-8")
+    assert "def sgd_step" not in kit_net and "STAFF ONLY" not in kit_net
+    # The kit's Solver still explains the optional method, for any model that has one.
+    assert "sgd_step" in (out / "student" / "cs231n" / "solver.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
