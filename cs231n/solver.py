@@ -4,7 +4,11 @@ A model is any object with
 
 - ``model.params``: a dict mapping parameter names to arrays;
 - ``model.loss(X, y=None)``: scores of shape (N, C) when ``y`` is None, else ``(loss, grads)``
-  where ``grads`` has the same keys as ``params``.
+  where ``grads`` has the same keys as ``params``;
+- optionally ``model.sgd_step(X, y, learning_rate)``: ``loss`` and the ``sgd`` update of every
+  parameter in one call, returning the loss (and leaving the parameters alone when it is NaN or
+  infinite). With ``update_rule="sgd"`` the Solver calls it instead of ``loss``: a model can then
+  update its weights without writing their gradients out first. Your models do not need one.
 
 Example::
 
@@ -160,6 +164,32 @@ def inv_sqrt_lr(lr0, t, T):
 
 
 LR_SCHEDULES = {"step": step_lr, "cosine": cosine_lr, "linear": linear_lr, "inv_sqrt": inv_sqrt_lr}
+
+
+def training_step(model, X, y, update_rule, optim_configs):
+    """Update ``model`` once on the minibatch (X, y), as the Solver does every iteration.
+
+    ``model.loss(X, y)``, then ``update_rule`` on every parameter with its own config; or, when the
+    rule is ``optim.sgd``, all parameters share one learning rate and the model has ``sgd_step``,
+    that method alone (see the module docstring).
+
+    Returns
+    -------
+    float
+        The minibatch loss. When it is NaN or infinite the parameters are left as they were.
+    """
+    fused = getattr(model, "sgd_step", None)
+    if fused is not None and update_rule is optim.sgd:
+        rates = {config.setdefault("learning_rate", 1e-2) for config in optim_configs.values()}
+        if len(rates) == 1:
+            return float(fused(X, y, rates.pop()))
+    loss, grads = model.loss(X, y)
+    loss = float(loss)
+    if not math.isfinite(loss):
+        return loss
+    for p, w in model.params.items():
+        model.params[p], optim_configs[p] = update_rule(w, grads[p], optim_configs[p])
+    return loss
 
 
 def _format_seconds(seconds):
@@ -342,16 +372,10 @@ class Solver:
         X_batch = self.X_train[batch_mask]
         y_batch = self.y_train[batch_mask]
 
-        loss, grads = self.model.loss(X_batch, y_batch)
-        loss = float(loss)
+        loss = training_step(self.model, X_batch, y_batch, self.update_rule, self.optim_configs)
         if not math.isfinite(loss):
-            self._diverged(loss)
+            self._diverged(loss)  # the parameters are those from before this minibatch
         self.loss_history.append(loss)
-
-        for p, w in self.model.params.items():
-            next_w, next_config = self.update_rule(w, grads[p], self.optim_configs[p])
-            self.model.params[p] = next_w
-            self.optim_configs[p] = next_config
 
     def _diverged(self, loss):
         """Raise LossDivergedError for a non-finite loss at update ``self.iteration + 1``."""
