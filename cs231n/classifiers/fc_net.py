@@ -311,6 +311,50 @@ class TwoLayerNet(_SavableModel):
 
         return loss, grads
 
+    # *****STAFF ONLY: START (the student kit does not hold this block)*****
+    def sgd_step(self, X, y, learning_rate):
+        """One SGD step on a minibatch: ``loss(X, y)`` then ``optim.sgd`` on every parameter, fused.
+
+        The Solver calls it instead when its update rule is ``sgd``. ``W1 -= learning_rate * dW1``
+        with ``dW1 = x.T @ dhidden + reg * W1`` is one product added into W1 itself,
+        ``W1 = (1 - learning_rate * reg) * W1 - learning_rate * x.T @ dhidden``: no W1-sized
+        gradient is written, read back and added. The parameters come out as with ``loss`` and ``sgd``
+        up to rounding (tests/staff/test_sgd_step.py).
+
+        Parameters
+        ----------
+        X : ndarray, shape (N, d_1, ..., d_k)
+        y : ndarray of int, shape (N,)
+        learning_rate : float
+
+        Returns
+        -------
+        float
+            The minibatch loss, as ``loss(X, y)`` gives it, before the update. When it is NaN or
+            infinite the parameters are left as they were.
+        """
+        from ..blas import axpy, matmul_add, sum_of_squares
+
+        X = _check_X(X, self.input_dim)
+        W1, b1, W2, b2 = self.params["W1"], self.params["b1"], self.params["W2"], self.params["b2"]
+        x = X.reshape(X.shape[0], -1)
+        hidden = x @ W1
+        hidden += b1
+        np.maximum(hidden, 0, out=hidden)
+        data_loss, dscores = softmax_loss(hidden @ W2 + b2, y)
+        loss = float(data_loss + 0.5 * self.reg * (sum_of_squares(W1) + sum_of_squares(W2)))
+        if not math.isfinite(loss):
+            return loss
+        dW2 = hidden.T @ dscores + self.reg * W2
+        dhidden = dscores @ W2.T
+        dhidden *= hidden > 0
+        matmul_add(x.T, dhidden, W1, alpha=-learning_rate, beta=1.0 - learning_rate * self.reg)
+        axpy(-learning_rate, dhidden.sum(axis=0), b1)
+        axpy(-learning_rate, dW2, W2)
+        axpy(-learning_rate, dscores.sum(axis=0), b2)
+        return loss
+    # *****STAFF ONLY: END*****
+
 
 class FullyConnectedNet(_SavableModel):
     """A fully connected network with any number of hidden layers.
