@@ -2,7 +2,8 @@
 
 Three variants, interleaved round by round in one process on the batches of ``train_step.py``:
 
-- kit: ``TwoLayerNet.loss`` and ``cs231n.optim.sgd`` on every parameter (``train_step.kit_step``);
+- kit: the Solver's step with ``cs231n.optim.sgd`` (``train_step.kit_step``): the reference
+  ``TwoLayerNet.sgd_step``, which adds W1's update into W1 by the gradient's own product;
 - floor: the same step written as one function of in-place numpy operations, with no checks, no
   layer functions, no dictionaries of gradients and the update ``W -= learning_rate * dW`` in place
   with numpy (two passes over W; the kit's ``sgd`` makes one, through ``cs231n.blas.axpy``); its weight

@@ -1,7 +1,8 @@
 """Regression benchmark: the kit's training step at a git revision against the working copy.
 
-The step is the one of ``train_step.py`` (``TwoLayerNet.loss`` and ``sgd`` on every parameter, on
-CIFAR-10-shaped batches). The package ``cs231n`` of REV is extracted with ``git archive`` into a
+The step is the one of ``train_step.py`` (``Solver._step`` with ``sgd`` minus drawing the minibatch:
+the net's ``sgd_step`` when it has one, else ``loss`` and ``sgd`` on every parameter, on CIFAR-10-shaped
+batches); REV's net runs with REV's ``sgd``. The package ``cs231n`` of REV is extracted with ``git archive`` into a
 temporary folder under another name, so both versions run in one process, interleaved round by round
 from the same initial parameters; the table gives medians and the median of per-round ratios, and the
 last line the largest difference between the two versions' parameters after the run. With
@@ -72,6 +73,8 @@ def compare(H, dtype, rounds, old_fc_net, old_sgd, net="two_layer", old_order=c_
     new = train_step.make_kit_model(H, dtype, net_class=net_class(fc_net_module, net, dtype))
 
     def stepper(model_and_configs, update):
+        if hasattr(model_and_configs[0], "sgd_step"):
+            update = train_step.sgd  # the rule the Solver hands such a net's own step to
         return lambda i: train_step.timed(train_step.kit_step, *model_and_configs, *batches[i % len(batches)], update)
 
     t = train_step.interleave({"old": stepper(old, old_sgd), "new": stepper(new, train_step.sgd)}, rounds)

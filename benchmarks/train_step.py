@@ -4,8 +4,10 @@ One training step is the forward pass, the backward pass and an SGD update on a 
 minibatch (N=200 images of 3x32x32, D=3072, C=10 classes), for hidden sizes H=100 and 512, in
 float32 and float64:
 
-- kit: ``cs231n.classifiers.fc_net.TwoLayerNet.loss(X, y)`` followed by ``cs231n.optim.sgd`` on
-  every parameter, exactly what ``Solver._step`` does minus drawing the minibatch;
+- kit: ``cs231n.solver.training_step`` with ``cs231n.optim.sgd``, exactly what ``Solver._step`` does
+  minus drawing the minibatch: the reference ``TwoLayerNet.sgd_step`` (the forward and backward
+  passes with the update added into W1 by the gradient's own product), or ``loss(X, y)`` followed by
+  ``sgd`` on every parameter for a net without that method;
 - PyTorch: ``nn.Sequential(Linear, ReLU, Linear)``, ``CrossEntropyLoss`` plus
   ``0.5 * reg * (||W1||^2 + ||W2||^2)``, ``torch.optim.SGD``, ``zero_grad(set_to_none=True)`` and
   ``loss.item()`` every step, the input without ``requires_grad``, as many threads as numpy's BLAS;
@@ -39,6 +41,7 @@ from common import command_line, machine_line, markdown_table, numpy_blas
 from cs231n.blas import weight_order
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.optim import sgd
+from cs231n.solver import training_step
 
 N, D, C = 200, 3 * 32 * 32, 10
 LEARNING_RATE, REG = 1e-3, 1e-3
@@ -68,11 +71,7 @@ def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet, order=weight_order):
 
 def kit_step(model, configs, X, y, update=sgd):
     """One training step of the kit: ``Solver._step`` without drawing the minibatch. Returns the loss."""
-    loss, grads = model.loss(X, y)
-    loss = float(loss)
-    for p, w in model.params.items():
-        model.params[p], configs[p] = update(w, grads[p], configs[p])
-    return loss
+    return training_step(model, X, y, update, configs)
 
 
 def make_torch_model(params):
