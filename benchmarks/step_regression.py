@@ -1,12 +1,12 @@
 """Regression benchmark: the kit's training step at a git revision against the working copy.
 
-The step is the one of ``train_step.py`` (``Solver._step`` with ``sgd`` minus drawing the minibatch:
-the net's ``sgd_step`` when it has one, else ``loss`` and ``sgd`` on every parameter, on CIFAR-10-shaped
-batches); REV's net runs with REV's ``sgd``. The package ``cs231n`` of REV is extracted with ``git archive`` into a
-temporary folder under another name, so both versions run in one process, interleaved round by round
-from the same initial parameters; the table gives medians and the median of per-round ratios, and the
-last line the largest difference between the two versions' parameters after the run. With
-``--net fc`` the network is ``FullyConnectedNet(hidden_dims=[H])`` instead, the same layers. Each
+The step is the one of ``train_step.py`` (``Solver._step`` with ``sgd`` minus drawing the minibatch: the
+net's ``sgd_step`` when it has one, else ``loss`` and ``sgd`` on every parameter, on CIFAR-10-shaped
+batches); REV's net runs with REV's ``sgd``. The package ``cs231n`` of REV is extracted with ``git
+archive`` into a temporary folder under another name, so both versions run in one process, interleaved
+round by round from the same initial parameters; the table gives medians and the median of per-round
+ratios, and the last line the largest difference between the two versions' parameters after the run.
+With ``--net fc`` the network is ``FullyConnectedNet(hidden_dims=[H])`` instead, the same layers. Each
 version's W1 is in the memory order that version's nets store it in (C-ordered before
 ``cs231n.blas.weight_order`` existed).
 

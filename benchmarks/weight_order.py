@@ -1,13 +1,12 @@
 """Which memory order of W1 makes the kit's training step faster: the measurement behind blas.weight_order.
 
 The step is the one of ``train_step.py`` (the Solver's step with ``sgd``: ``TwoLayerNet.sgd_step``). Two
-copies of the same model, one with W1 C-ordered and one F-ordered (same values), take steps on the
-same batches, interleaved round by round. The order matters through the product that adds
-``x.T @ dhidden`` into W1 (its update), which OpenBLAS runs with different kernels for the two orders,
-and through the forward product ``x @ W1``. The last
-column is the order ``cs231n.blas.weight_order`` gives on this machine, from a table of the kernel
-sets measured here; rerun this with ``OPENBLAS_CORETYPE=Haswell`` (or another kernel set OpenBLAS
-knows) to measure another row of that table.
+copies of the same model, one with W1 C-ordered and one F-ordered (same values), take steps on the same
+batches, interleaved round by round. The order matters through the product that adds ``x.T @ dhidden``
+into W1 (its update), which OpenBLAS runs with different kernels for the two orders, and through the
+forward product ``x @ W1``. The last column is the order ``cs231n.blas.weight_order`` gives on this
+machine, from a table of the kernel sets measured here; rerun this with ``OPENBLAS_CORETYPE=Haswell``
+(or another kernel set OpenBLAS knows) to measure another row of that table.
 
     python benchmarks/weight_order.py
     OPENBLAS_CORETYPE=Haswell python benchmarks/weight_order.py --rounds 50

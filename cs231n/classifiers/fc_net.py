@@ -353,8 +353,8 @@ class TwoLayerNet(_SavableModel):
         axpy(-learning_rate, dW2, W2)
         axpy(-learning_rate, dscores.sum(axis=0), b2)
         return loss
-    # *****STAFF ONLY: END*****
 
+    # *****STAFF ONLY: END*****
 
 class FullyConnectedNet(_SavableModel):
     """A fully connected network with any number of hidden layers.
