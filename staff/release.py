@@ -297,7 +297,7 @@ def stage(repo_root, student_dir):
                 stubs[rel] = [r.function for r in kit_regions]
             # A staff-only block's code lines are secrets as solution lines are; its docstrings and
             # comments are prose the kit may share (such as a parameter list).
-            staff_code = code_lines(text)
+            staff_code = code_lines(text) if staff_lines else set()
             removed = [(f"{rel}:{n}", line, False) for n, line in staff_lines if n in staff_code]
             removed += [(f"{rel}:{r.start + 1 + i}", line, False) for r in regions for i, line in enumerate(r.body)]
             if removed:
