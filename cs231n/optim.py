@@ -30,6 +30,9 @@ import numpy as np
 
 from .blas import axpy
 
+# sgd's default learning rate; the Solver's fused step (cs231n/solver.py) fills in the same one.
+SGD_LEARNING_RATE = 1e-2
+
 
 def _check_pair(w, dw):
     """Raise ValueError unless ``w`` and ``dw`` are arrays of the same shape."""
@@ -65,7 +68,7 @@ def sgd(w, dw, config=None):
     _check_pair(w, dw)
     if config is None:
         config = {}
-    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("learning_rate", SGD_LEARNING_RATE)
 
     if not isinstance(w, np.ndarray):  # a number or a list has no memory to update: return a new value
         return w - config["learning_rate"] * np.asarray(dw), config

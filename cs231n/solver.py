@@ -180,7 +180,7 @@ def training_step(model, X, y, update_rule, optim_configs):
     """
     fused = getattr(model, "sgd_step", None)
     if fused is not None and update_rule is optim.sgd:
-        rates = {config.setdefault("learning_rate", 1e-2) for config in optim_configs.values()}
+        rates = {config.setdefault("learning_rate", optim.SGD_LEARNING_RATE) for config in optim_configs.values()}
         if len(rates) == 1:
             return float(fused(X, y, rates.pop()))
     loss, grads = model.loss(X, y)
