@@ -11,6 +11,7 @@ Commands (each takes the kit root with ``--root``, default the current folder):
 
 Only the standard library is used, so the check runs even when the environment is half broken.
 """
+
 import argparse
 import json
 import os
@@ -149,11 +150,14 @@ def check_imports(root, modules):
         report = Path(tmp) / "imports.json"
         cmd = [sys.executable, "-c", _IMPORT_SCRIPT, str(report), *modules]
         try:
-            r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
-                               timeout=IMPORT_TIMEOUT, stdin=subprocess.DEVNULL)
+            r = subprocess.run(
+                cmd, cwd=root, env=env, capture_output=True, text=True, timeout=IMPORT_TIMEOUT, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
-            return [f"importing {', '.join(modules)} did not finish within {IMPORT_TIMEOUT} s: "
-                    "does a module run a long loop when it is imported?"]
+            return [
+                f"importing {', '.join(modules)} did not finish within {IMPORT_TIMEOUT} s: "
+                "does a module run a long loop when it is imported?"
+            ]
         if not report.is_file():
             last = (r.stderr.strip().splitlines() or [f"exit code {r.returncode}"])[-1]
             return [f"importing {', '.join(modules)} stopped Python before it finished: {last}"]
@@ -237,8 +241,10 @@ def main(argv=None):
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    print(f"All checks passed: {len(REQUIRED_FILES)} required files present, notebooks run top to bottom "
-          f"without errors, {len(MODULES)} modules import.")
+    print(
+        f"All checks passed: {len(REQUIRED_FILES)} required files present, notebooks run top to bottom "
+        f"without errors, {len(MODULES)} modules import."
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ Each command runs in a fresh process; the table gives the median wall time of ``
     python benchmarks/checks_time.py
     python benchmarks/checks_time.py --repeat 5
 """
+
 import argparse
 import subprocess
 import sys
@@ -20,8 +21,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
 from common import REPO_ROOT, command_line, machine_line, markdown_table
+
 from cs231n.gradient_report import STUDENT_FILES
 
 
@@ -56,12 +57,18 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         submission = zip_submission(Path(tmp) / "submission.zip")
-        checks = [("gradient report, full submission (zip)",
-                   [sys.executable, "-m", "cs231n.gradient_report", str(submission)],
-                   "python -m cs231n.gradient_report submission.zip"),
-                  ("unit tests", [sys.executable, "-m", "pytest", "tests", "--ignore=tests/staff", "-q",
-                                  "-p", "no:cacheprovider"],
-                   "python -m pytest tests --ignore=tests/staff")]
+        checks = [
+            (
+                "gradient report, full submission (zip)",
+                [sys.executable, "-m", "cs231n.gradient_report", str(submission)],
+                "python -m cs231n.gradient_report submission.zip",
+            ),
+            (
+                "unit tests",
+                [sys.executable, "-m", "pytest", "tests", "--ignore=tests/staff", "-q", "-p", "no:cacheprovider"],
+                "python -m pytest tests --ignore=tests/staff",
+            ),
+        ]
         for what, cmd, shown in checks:
             seconds, last, codes = run_timed(cmd, args.repeat)
             rows.append([what, f"`{shown}`", f"{seconds:.1f} s", last, ", ".join(map(str, codes))])

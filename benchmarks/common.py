@@ -3,6 +3,7 @@
 Every benchmark prints a Markdown table that can be pasted into the README as it is, preceded by
 the command that produced it and one line describing the machine.
 """
+
 import ctypes
 import os
 import platform
@@ -76,9 +77,11 @@ def machine_line(extra=""):
     """One line saying where the numbers come from: CPU, cores, numpy and its BLAS, the load."""
     blas = numpy_blas()
     core = f" ({blas['core']})" if blas["core"] else ""
-    return (f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}, numpy "
-            f"{np.__version__} on {blas['name']}{core} with {blas['threads']} threads{extra}; "
-            f"load average {os.getloadavg()[0]:.1f} at the start")
+    return (
+        f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}, numpy "
+        f"{np.__version__} on {blas['name']}{core} with {blas['threads']} threads{extra}; "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
 
 
 def command_line(script, argv=None):

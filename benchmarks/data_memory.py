@@ -13,6 +13,7 @@ The ratio is peak / bytes returned (all six arrays). Defaults: 49,000 / 1,000 / 
     python benchmarks/data_memory.py                    float64 and float32, 3 runs each
     python benchmarks/data_memory.py --cifar10-dir ../shared/data/cifar-10-batches-py --repeat 5
 """
+
 import argparse
 import json
 import os
@@ -24,7 +25,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-
 from common import REPO_ROOT, command_line, find_cifar10_dir, machine_line, markdown_table
 
 MiB = 2**20
@@ -32,7 +32,7 @@ MiB = 2**20
 
 def measure(cifar10_dir, dtype, how):
     """Load CIFAR-10 once in this process; return seconds, bytes returned and the peak ``how`` measures."""
-    from cs231n.data_utils import get_CIFAR10_data
+    from cs231n.data_utils import get_CIFAR10_data  # noqa: PLC0415 (measured in this process only)
 
     if how == "tracemalloc":
         tracemalloc.start()
@@ -50,8 +50,12 @@ def measure(cifar10_dir, dtype, how):
 
 def in_fresh_process(cifar10_dir, dtype, how):
     """Run ``measure`` in a new interpreter and return its result."""
-    out = subprocess.run([sys.executable, __file__, "--child", dtype, how, "--cifar10-dir", str(cifar10_dir)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", dtype, how, "--cifar10-dir", str(cifar10_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 
@@ -69,10 +73,16 @@ def main(argv=None):
     print(f"Command: {command_line(__file__, argv)}")
     print(machine_line())
     where = os.path.relpath(cifar10_dir, REPO_ROOT)
-    print(f"get_CIFAR10_data(dtype=...) from {where}; each number from a fresh process, "
-          f"medians of {args.repeat} runs")
-    header = ["dtype", "time", "returned", "peak RSS over imports", "RSS / returned",
-              "tracemalloc peak", "tracemalloc / returned"]
+    print(f"get_CIFAR10_data(dtype=...) from {where}; each number from a fresh process, medians of {args.repeat} runs")
+    header = [
+        "dtype",
+        "time",
+        "returned",
+        "peak RSS over imports",
+        "RSS / returned",
+        "tracemalloc peak",
+        "tracemalloc / returned",
+    ]
     rows = []
     for dtype in ("float64", "float32"):
         rss = [in_fresh_process(cifar10_dir, dtype, "rss") for _ in range(args.repeat)]
@@ -80,9 +90,17 @@ def main(argv=None):
         returned = rss[0]["returned"]
         peak_rss = float(np.median([r["peak"] for r in rss]))
         peak_traced = float(np.median([r["peak"] for r in traced]))
-        rows.append([dtype, f"{np.median([r['seconds'] for r in rss]):.2f} s", f"{returned / MiB:.0f} MiB",
-                     f"{peak_rss / MiB:.0f} MiB", f"{peak_rss / returned:.2f}x",
-                     f"{peak_traced / MiB:.0f} MiB", f"{peak_traced / returned:.2f}x"])
+        rows.append(
+            [
+                dtype,
+                f"{np.median([r['seconds'] for r in rss]):.2f} s",
+                f"{returned / MiB:.0f} MiB",
+                f"{peak_rss / MiB:.0f} MiB",
+                f"{peak_rss / returned:.2f}x",
+                f"{peak_traced / MiB:.0f} MiB",
+                f"{peak_traced / returned:.2f}x",
+            ]
+        )
     print(markdown_table(header, rows))
     return 0
 

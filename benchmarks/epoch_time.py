@@ -12,14 +12,15 @@ without the waiting.
     python benchmarks/epoch_time.py                  float64 and float32, 2 epochs each
     python benchmarks/epoch_time.py --epochs 5 --dtype float32
 """
+
 import argparse
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
 from common import command_line, find_cifar10_dir, machine_line, markdown_table
+
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.data_utils import get_CIFAR10_data
 from cs231n.solver import Solver
@@ -36,8 +37,16 @@ def seconds_per_epoch(data, epochs, seed=0):
     model = TwoLayerNet(hidden_dim=HIDDEN, reg=0.0)
     dtype = data["X_train"].dtype
     model.params = {k: v.astype(dtype) for k, v in model.params.items()}
-    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
-                    batch_size=BATCH_SIZE, num_epochs=epochs, verbose=False)
+    solver = Solver(
+        model,
+        data,
+        update_rule="sgd",
+        optim_config={"learning_rate": 1e-3},
+        lr_decay=0.95,
+        batch_size=BATCH_SIZE,
+        num_epochs=epochs,
+        verbose=False,
+    )
     tic, cpu = time.perf_counter(), time.process_time()
     solver.train()
     return (time.perf_counter() - tic) / epochs, (time.process_time() - cpu) / epochs, solver.best_val_acc
@@ -57,11 +66,31 @@ def main(argv=None):
         data = get_CIFAR10_data(cifar10_dir=find_cifar10_dir(args.cifar10_dir), dtype=np.dtype(dtype))
         updates = data["X_train"].shape[0] // BATCH_SIZE
         seconds, cpu, val_acc = seconds_per_epoch(data, args.epochs)
-        rows.append([dtype, HIDDEN, BATCH_SIZE, updates, args.epochs, f"{seconds:.1f} s", f"{cpu:.1f} s",
-                     f"{1e3 * seconds / updates:.1f} ms", f"{100 * val_acc:.1f}%"])
+        rows.append(
+            [
+                dtype,
+                HIDDEN,
+                BATCH_SIZE,
+                updates,
+                args.epochs,
+                f"{seconds:.1f} s",
+                f"{cpu:.1f} s",
+                f"{1e3 * seconds / updates:.1f} ms",
+                f"{100 * val_acc:.1f}%",
+            ]
+        )
         del data
-    header = ["dtype", "hidden", "batch", "updates per epoch", "epochs", "seconds per epoch", "CPU seconds",
-              "per update (checks included)", f"best val acc after {args.epochs} epochs"]
+    header = [
+        "dtype",
+        "hidden",
+        "batch",
+        "updates per epoch",
+        "epochs",
+        "seconds per epoch",
+        "CPU seconds",
+        "per update (checks included)",
+        f"best val acc after {args.epochs} epochs",
+    ]
     print(markdown_table(header, rows))
     return 0
 

@@ -18,13 +18,14 @@ medians, and "% of GEMMs" is the median per-round ratio of the GEMMs' time to th
     python benchmarks/step_floor.py
     python benchmarks/step_floor.py --hidden 100 --dtype float32 --rounds 50
 """
+
 import argparse
 import sys
 
 import numpy as np
-
 import train_step
 from common import command_line, machine_line, markdown_table
+
 from cs231n.blas import matmul_add, sum_of_squares
 
 
@@ -69,12 +70,16 @@ def run_config(H, dtype, rounds, block):
         kit_loss, floor_loss = train_step.kit_step(model, configs, X, y), floor_step(params, X, y)
         if not np.isclose(kit_loss, floor_loss, rtol=1e-4 if dtype == np.float32 else 1e-10):
             raise AssertionError(f"kit and floor steps disagree (H={H}, {dtype.name}): {kit_loss} vs {floor_loss}")
-    variants = {"kit": lambda i: train_step.timed(train_step.kit_step, model, configs, *batches[i % 4]),
-                "floor": lambda i: train_step.timed(floor_step, params, *batches[i % 4]),
-                "gemm": lambda i: train_step.timed(train_step.numpy_gemms, operands, flat[i % 4])}
+    variants = {
+        "kit": lambda i: train_step.timed(train_step.kit_step, model, configs, *batches[i % 4]),
+        "floor": lambda i: train_step.timed(floor_step, params, *batches[i % 4]),
+        "gemm": lambda i: train_step.timed(train_step.numpy_gemms, operands, flat[i % 4]),
+    }
     t = train_step.interleave(variants, rounds, block)
-    return ({k: float(np.median(v)) for k, v in t.items()},
-            {k: float(np.median(t["gemm"] / t[k])) for k in ("kit", "floor")})
+    return (
+        {k: float(np.median(v)) for k, v in t.items()},
+        {k: float(np.median(t["gemm"] / t[k])) for k in ("kit", "floor")},
+    )
 
 
 def main(argv=None):
@@ -85,11 +90,23 @@ def main(argv=None):
     for H in args.hidden:
         for dtype in args.dtype:
             med, share = run_config(H, np.dtype(dtype), args.rounds, args.block)
-            rows.append([H, dtype, train_step.ms(med["kit"]), train_step.ms(med["floor"]), train_step.ms(med["gemm"]),
-                         f"{100 * share['kit']:.0f}%", f"{100 * share['floor']:.0f}%"])
+            rows.append(
+                [
+                    H,
+                    dtype,
+                    train_step.ms(med["kit"]),
+                    train_step.ms(med["floor"]),
+                    train_step.ms(med["gemm"]),
+                    f"{100 * share['kit']:.0f}%",
+                    f"{100 * share['floor']:.0f}%",
+                ]
+            )
             print(f"  H={H} {dtype}: done", file=sys.stderr, flush=True)
-    print(markdown_table(["H", "dtype", "kit step", "numpy floor step", "GEMMs alone", "kit % of GEMMs",
-                          "floor % of GEMMs"], rows))
+    print(
+        markdown_table(
+            ["H", "dtype", "kit step", "numpy floor step", "GEMMs alone", "kit % of GEMMs", "floor % of GEMMs"], rows
+        )
+    )
     return 0
 
 

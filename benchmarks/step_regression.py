@@ -14,6 +14,7 @@ version's W1 is in the memory order that version's nets store it in (C-ordered b
     python benchmarks/step_regression.py HEAD~3 --net fc
     OPENBLAS_NUM_THREADS=1 python benchmarks/step_regression.py d33074e~1 --clock cpu
 """
+
 import argparse
 import importlib
 import io
@@ -24,10 +25,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 import train_step
-from cs231n.classifiers import fc_net as fc_net_module
 from common import REPO_ROOT, command_line, machine_line, markdown_table, numpy_blas
+
+from cs231n.classifiers import fc_net as fc_net_module
 
 
 def c_order(dtype):
@@ -58,8 +59,10 @@ def net_class(fc_net_module, net, dtype):
         return fc_net_module.TwoLayerNet
 
     def one_hidden_layer(input_dim, hidden_dim, num_classes, weight_scale, reg):
-        return fc_net_module.FullyConnectedNet([hidden_dim], input_dim=input_dim, num_classes=num_classes,
-                                               weight_scale=weight_scale, reg=reg, dtype=dtype)
+        return fc_net_module.FullyConnectedNet(
+            [hidden_dim], input_dim=input_dim, num_classes=num_classes, weight_scale=weight_scale, reg=reg, dtype=dtype
+        )
+
     return one_hidden_layer
 
 
@@ -89,10 +92,18 @@ def main(argv=None):
     p.add_argument("--hidden", type=int, nargs="+", default=[100, 512])
     p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
     p.add_argument("--rounds", type=int, default=60)
-    p.add_argument("--net", choices=("two_layer", "fc"), default="two_layer",
-                   help="TwoLayerNet (default) or FullyConnectedNet with one hidden layer of H units")
-    p.add_argument("--clock", choices=train_step.CLOCKS, default="wall",
-                   help="cpu: CPU time of this thread (needs OPENBLAS_NUM_THREADS=1)")
+    p.add_argument(
+        "--net",
+        choices=("two_layer", "fc"),
+        default="two_layer",
+        help="TwoLayerNet (default) or FullyConnectedNet with one hidden layer of H units",
+    )
+    p.add_argument(
+        "--clock",
+        choices=train_step.CLOCKS,
+        default="wall",
+        help="cpu: CPU time of this thread (needs OPENBLAS_NUM_THREADS=1)",
+    )
     args = p.parse_args(argv)
     if args.clock == "cpu" and numpy_blas()["threads"] != 1:
         p.exit(2, "--clock cpu counts this thread only: run with OPENBLAS_NUM_THREADS=1\n")
@@ -105,13 +116,16 @@ def main(argv=None):
         old_fc_net, old_sgd, old_order = import_revision(args.rev, folder)
         for H in args.hidden:
             for dtype in args.dtype:
-                t_old, t_new, ratio, diff = compare(H, np.dtype(dtype), args.rounds, old_fc_net, old_sgd, args.net,
-                                                    old_order)
+                t_old, t_new, ratio, diff = compare(
+                    H, np.dtype(dtype), args.rounds, old_fc_net, old_sgd, args.net, old_order
+                )
                 rows.append([H, dtype, train_step.ms(t_old), train_step.ms(t_new), f"{ratio:.2f}"])
                 worst = max(worst, diff)
     print(markdown_table(["H", "dtype", f"step at {args.rev}", "step now", "now / then"], rows))
-    print(f"Largest difference between the two versions' parameters after {train_step.WARMUP_ROUNDS + args.rounds} "
-          f"steps: {worst:.3g}")
+    print(
+        f"Largest difference between the two versions' parameters after {train_step.WARMUP_ROUNDS + args.rounds} "
+        f"steps: {worst:.3g}"
+    )
     return 0
 
 

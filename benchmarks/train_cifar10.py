@@ -9,6 +9,7 @@ hyperparameters and the command that reproduces the run. Not a test: it takes mi
 
 Each run prints one Markdown table row; ``--json FILE`` also writes every run's numbers.
 """
+
 import argparse
 import itertools
 import json
@@ -18,8 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import command_line, find_cifar10_dir, machine_line
+
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.data_utils import get_CIFAR10_data
 from cs231n.train import PRESETS, accuracies, train_model
@@ -52,30 +53,55 @@ def main(argv=None):
     tic = time.perf_counter()
     data = get_CIFAR10_data(cifar10_dir=find_cifar10_dir(args.cifar10_dir), dtype=np.dtype(args.dtype))
     print(f"Loaded 49,000/1,000/1,000 images in {time.perf_counter() - tic:.1f} s")
-    print("| hidden | lr | reg | epochs | batch | rule | lr decay / schedule | dtype | seed "
-          "| train acc | val acc | test acc | training time |")
+    print(
+        "| hidden | lr | reg | epochs | batch | rule | lr decay / schedule | dtype | seed "
+        "| train acc | val acc | test acc | training time |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     runs = []
     for hidden, lr, reg, seed in itertools.product(args.hidden_size, args.lr, args.reg, args.seed):
-        settings = dict(preset, hidden_size=hidden, lr=lr, reg=reg, epochs=args.epochs, batch_size=args.batch_size,
-                        lr_decay=args.lr_decay, lr_schedule=args.lr_schedule, weight_scale=args.weight_scale,
-                        update_rule=args.update_rule, dtype=args.dtype)
+        settings = dict(
+            preset,
+            hidden_size=hidden,
+            lr=lr,
+            reg=reg,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr_decay=args.lr_decay,
+            lr_schedule=args.lr_schedule,
+            weight_scale=args.weight_scale,
+            update_rule=args.update_rule,
+            dtype=args.dtype,
+        )
         np.random.seed(seed)
         net = TwoLayerNet(hidden_dim=hidden, weight_scale=settings["weight_scale"], reg=reg)
         load = os.getloadavg()[0]
         solver, seconds = train_model(net, data, settings, verbose=args.verbose, print_every=100)
         acc = accuracies(solver, data)
-        runs.append({"settings": settings, "seed": seed, "accuracy": acc, "seconds": seconds,
-                     "load_average_before": load, "load_average_after": os.getloadavg()[0]})
+        runs.append(
+            {
+                "settings": settings,
+                "seed": seed,
+                "accuracy": acc,
+                "seconds": seconds,
+                "load_average_before": load,
+                "load_average_after": os.getloadavg()[0],
+            }
+        )
         schedule = settings["lr_schedule"] or f"{settings['lr_decay']}/epoch"
-        print(f"| {hidden} | {lr:g} | {reg:g} | {args.epochs} | {args.batch_size} | {args.update_rule} | {schedule} "
-              f"| {args.dtype} | {seed} | {100 * acc['train']:.1f}% | {100 * acc['val']:.1f}% "
-              f"| {100 * acc['test']:.1f}% | {seconds:.0f} s |", flush=True)
+        print(
+            f"| {hidden} | {lr:g} | {reg:g} | {args.epochs} | {args.batch_size} | {args.update_rule} | {schedule} "
+            f"| {args.dtype} | {seed} | {100 * acc['train']:.1f}% | {100 * acc['val']:.1f}% "
+            f"| {100 * acc['test']:.1f}% | {seconds:.0f} s |",
+            flush=True,
+        )
 
     best = max(runs, key=lambda r: r["accuracy"]["val"])
-    print(f"Best on val: {100 * best['accuracy']['val']:.1f}% val, {100 * best['accuracy']['test']:.1f}% test, "
-          f"{best['seconds']:.0f} s, with " + ", ".join(f"{k}={v}" for k, v in best["settings"].items()))
+    print(
+        f"Best on val: {100 * best['accuracy']['val']:.1f}% val, {100 * best['accuracy']['test']:.1f}% test, "
+        f"{best['seconds']:.0f} s, with " + ", ".join(f"{k}={v}" for k, v in best["settings"].items())
+    )
     if args.json:
         args.json.write_text(json.dumps({"command": command, "runs": runs}, indent=2))
     return 0

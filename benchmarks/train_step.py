@@ -31,13 +31,14 @@ same parameters on the same batches must give the same losses and parameters in 
 PyTorch comes from ``requirements-bench.txt`` (``pip install -r requirements-bench.txt``); the kit
 itself never needs it.
 """
+
 import argparse
 import sys
 import time
 
 import numpy as np
-
 from common import command_line, machine_line, markdown_table, numpy_blas
+
 from cs231n.blas import weight_order
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.optim import sgd
@@ -63,8 +64,9 @@ def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet, order=weight_order):
     """
     np.random.seed(seed)
     model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
-    model.params = {k: np.asarray(v, dtype=dtype, order=order(dtype) if k == "W1" else "C")
-                    for k, v in model.params.items()}
+    model.params = {
+        k: np.asarray(v, dtype=dtype, order=order(dtype) if k == "W1" else "C") for k, v in model.params.items()
+    }
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 
@@ -114,21 +116,26 @@ def gemm_operands(H, dtype, seed=1):
 
 def numpy_gemms(a, X):
     """The five matrix products of a kit step (forward, then backward), in the kit's layout; X is (N, D)."""
-    X @ a["W1"]           # hidden layer
-    a["h"] @ a["W2"]      # scores
-    a["ds"] @ a["W2"].T   # gradient of the hidden layer
-    a["h"].T @ a["ds"]    # dW2
+    X @ a["W1"]  # hidden layer
+    a["h"] @ a["W2"]  # scores
+    a["ds"] @ a["W2"].T  # gradient of the hidden layer
+    a["h"].T @ a["ds"]  # dW2
     if a["W1"].flags.c_contiguous:
-        X.T @ a["dh"]     # dW1
+        X.T @ a["dh"]  # dW1
     else:
-        a["dh"].T @ X     # dW1 F-ordered like W1: the transpose of this C-ordered product
+        a["dh"].T @ X  # dW1 F-ordered like W1: the transpose of this C-ordered product
 
 
 def torch_gemms(a, torch):
     """The same five products in nn.Linear's layout: weights stored (out, in), gradients computed that way."""
     W1, W2 = a["W1"].T.contiguous(), a["W2"].T.contiguous()  # copied once, outside the timing
-    return lambda X: (torch.mm(X, W1.T), torch.mm(a["h"], W2.T), torch.mm(a["ds"], W2),
-                      torch.mm(a["ds"].T, a["h"]), torch.mm(a["dh"].T, X))
+    return lambda X: (
+        torch.mm(X, W1.T),
+        torch.mm(a["h"], W2.T),
+        torch.mm(a["ds"], W2),
+        torch.mm(a["ds"].T, a["h"]),
+        torch.mm(a["dh"].T, X),
+    )
 
 
 def gemm_flops(H):
@@ -164,16 +171,20 @@ def check_same_network(H, dtype, torch, steps=3):
     for X, y in make_batches(dtype, seed=2)[:steps]:
         kit_loss = kit_step(model, configs, X, y)
         torch_loss = torch_step(net, optimizer, torch.from_numpy(X), torch.from_numpy(y), cross_entropy)
-        pairs = [(kit_loss, torch_loss),
-                 (model.params["W1"], net[0].weight.detach().numpy().T),
-                 (model.params["W2"], net[2].weight.detach().numpy().T),
-                 (model.params["b1"], net[0].bias.detach().numpy())]
+        pairs = [
+            (kit_loss, torch_loss),
+            (model.params["W1"], net[0].weight.detach().numpy().T),
+            (model.params["W2"], net[2].weight.detach().numpy().T),
+            (model.params["b1"], net[0].bias.detach().numpy()),
+        ]
         for a, b in pairs:
             worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12))))
     tolerance = 1e-4 if dtype == np.float32 else 1e-9
     if worst > tolerance:
-        raise AssertionError(f"kit and PyTorch disagree after {steps} steps (H={H}, {np.dtype(dtype).name}): "
-                             f"relative difference {worst:.2g} > {tolerance:g}")
+        raise AssertionError(
+            f"kit and PyTorch disagree after {steps} steps (H={H}, {np.dtype(dtype).name}): "
+            f"relative difference {worst:.2g} > {tolerance:g}"
+        )
     return worst
 
 
@@ -197,7 +208,7 @@ def interleave(variants, rounds, block=1):
     order = list(variants)
     times = {k: [] for k in order}
     for i in range(WARMUP_ROUNDS + rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
+        for name in order if i % 2 == 0 else order[::-1]:
             # With block > 1, the first runs of a block absorb the switch from the other library's threads.
             t = min(variants[name](block * i + j) for j in range(block))
             if i >= WARMUP_ROUNDS:
@@ -210,8 +221,12 @@ def parse_step_options(p, argv, rounds=100, block=5):
     p.add_argument("--hidden", type=int, nargs="+", default=[100, 512], help="hidden sizes H")
     p.add_argument("--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"])
     p.add_argument("--rounds", type=int, default=rounds, help="timed rounds per configuration")
-    p.add_argument("--block", type=int, default=block,
-                   help=f"runs of each variant in a row per round, the fastest kept (default {block})")
+    p.add_argument(
+        "--block",
+        type=int,
+        default=block,
+        help=f"runs of each variant in a row per round, the fastest kept (default {block})",
+    )
     args = p.parse_args(argv)
     if args.rounds < 1 or args.block < 1:
         p.error(f"--rounds and --block must be at least 1, got {args.rounds} and {args.block}")
@@ -227,16 +242,17 @@ def run_config(H, dtype, rounds, torch, block=1):
     batches = make_batches(dtype)
     operands = gemm_operands(H, dtype)
     flat = [X.reshape(N, D) for X, _ in batches]
-    variants = {"kit": lambda i: timed(kit_step, model, configs, *batches[i % NUM_BATCHES]),
-                "gemm_numpy": lambda i: timed(numpy_gemms, operands, flat[i % NUM_BATCHES])}
+    variants = {
+        "kit": lambda i: timed(kit_step, model, configs, *batches[i % NUM_BATCHES]),
+        "gemm_numpy": lambda i: timed(numpy_gemms, operands, flat[i % NUM_BATCHES]),
+    }
     if torch is not None:
         net, optimizer = make_torch_model(model.params)
         cross_entropy = torch.nn.CrossEntropyLoss()
         torch_batches = [(torch.from_numpy(X), torch.from_numpy(y)) for X, y in batches]
         torch_gemm_set = torch_gemms({k: torch.from_numpy(v) for k, v in operands.items()}, torch)
         torch_flat = [torch.from_numpy(X) for X in flat]
-        variants["torch"] = lambda i: timed(torch_step, net, optimizer, *torch_batches[i % NUM_BATCHES],
-                                            cross_entropy)
+        variants["torch"] = lambda i: timed(torch_step, net, optimizer, *torch_batches[i % NUM_BATCHES], cross_entropy)
         variants["gemm_torch"] = lambda i: timed(torch_gemm_set, torch_flat[i % NUM_BATCHES])
     t = interleave(variants, rounds, block)
     peak = np.minimum(t["gemm_numpy"], t["gemm_torch"]) if torch is not None else t["gemm_numpy"]
@@ -253,9 +269,13 @@ def run_config(H, dtype, rounds, torch, block=1):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out (the kit against the GEMMs)")
-    p.add_argument("--clock", choices=CLOCKS, default="wall",
-                   help="wall: elapsed time (default); cpu: CPU time of this thread, which other programs on "
-                        "a busy machine do not inflate; needs OPENBLAS_NUM_THREADS=1 (PyTorch then uses 1 too)")
+    p.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="wall",
+        help="wall: elapsed time (default); cpu: CPU time of this thread, which other programs on "
+        "a busy machine do not inflate; needs OPENBLAS_NUM_THREADS=1 (PyTorch then uses 1 too)",
+    )
     # --block 1 (the default here) is step by step; a larger block shows whether one library's idle
     # threads slow the other down.
     args = parse_step_options(p, argv, rounds=200, block=1)
@@ -278,11 +298,22 @@ def main(argv=None):
     print(f"Command: {command_line(__file__, argv)}")
     print(machine_line(torch_note))
     block = "" if args.block == 1 else f" (each the fastest of {args.block} runs in a row)"
-    print(f"Step: N={N}, D={D}, C={C}, reg={REG}, SGD learning rate {LEARNING_RATE}; medians of {args.clock} "
-          f"times over {args.rounds} interleaved rounds{block} after {WARMUP_ROUNDS} warm-up rounds")
+    print(
+        f"Step: N={N}, D={D}, C={C}, reg={REG}, SGD learning rate {LEARNING_RATE}; medians of {args.clock} "
+        f"times over {args.rounds} interleaved rounds{block} after {WARMUP_ROUNDS} warm-up rounds"
+    )
 
-    header = ["H", "dtype", "kit step", "PyTorch step", "kit / PyTorch", "GEMMs alone (OpenBLAS / MKL)",
-              "kit % of GEMM peak", "PyTorch % of GEMM peak", "GEMM GFLOP/s"]
+    header = [
+        "H",
+        "dtype",
+        "kit step",
+        "PyTorch step",
+        "kit / PyTorch",
+        "GEMMs alone (OpenBLAS / MKL)",
+        "kit % of GEMM peak",
+        "PyTorch % of GEMM peak",
+        "GEMM GFLOP/s",
+    ]
     rows = []
     for H in args.hidden:
         for dtype_name in args.dtype:
@@ -291,12 +322,33 @@ def main(argv=None):
                 check_same_network(H, dtype, torch)
             r = run_config(H, dtype, args.rounds, torch, args.block)
             if torch is None:
-                rows.append([H, dtype_name, ms(r["kit"]), "-", "-", ms(r["gemm_numpy"]),
-                             f"{100 * r['kit_of_peak']:.0f}%", "-", f"{r['gemm_gflops']:.0f}"])
+                rows.append(
+                    [
+                        H,
+                        dtype_name,
+                        ms(r["kit"]),
+                        "-",
+                        "-",
+                        ms(r["gemm_numpy"]),
+                        f"{100 * r['kit_of_peak']:.0f}%",
+                        "-",
+                        f"{r['gemm_gflops']:.0f}",
+                    ]
+                )
             else:
-                rows.append([H, dtype_name, ms(r["kit"]), ms(r["torch"]), f"{r['kit_over_torch']:.2f}",
-                             f"{ms(r['gemm_numpy'])} / {ms(r['gemm_torch'])}", f"{100 * r['kit_of_peak']:.0f}%",
-                             f"{100 * r['torch_of_peak']:.0f}%", f"{r['gemm_gflops']:.0f}"])
+                rows.append(
+                    [
+                        H,
+                        dtype_name,
+                        ms(r["kit"]),
+                        ms(r["torch"]),
+                        f"{r['kit_over_torch']:.2f}",
+                        f"{ms(r['gemm_numpy'])} / {ms(r['gemm_torch'])}",
+                        f"{100 * r['kit_of_peak']:.0f}%",
+                        f"{100 * r['torch_of_peak']:.0f}%",
+                        f"{r['gemm_gflops']:.0f}",
+                    ]
+                )
             print(f"  H={H} {dtype_name}: done", file=sys.stderr, flush=True)
     if torch is not None:
         print("Checked first: 3 steps from the same parameters give the same losses and parameters in both.")

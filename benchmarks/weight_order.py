@@ -11,13 +11,14 @@ machine, from a table of the kernel sets measured here; rerun this with ``OPENBL
     python benchmarks/weight_order.py
     OPENBLAS_CORETYPE=Haswell python benchmarks/weight_order.py --rounds 50
 """
+
 import argparse
 import sys
 
 import numpy as np
-
 import train_step
 from common import command_line, machine_line, markdown_table, numpy_blas
+
 from cs231n.blas import weight_order
 
 
@@ -29,9 +30,14 @@ def run_config(H, dtype, rounds, block):
         model, configs = train_step.make_kit_model(H, dtype)
         model.params["W1"] = np.asarray(model.params["W1"], order=order)
         runs[order] = (model, configs)
-    t = train_step.interleave({order: (lambda i, m=m, c=c: train_step.timed(train_step.kit_step, m, c,
-                                                                            *batches[i % len(batches)]))
-                               for order, (m, c) in runs.items()}, rounds, block)
+    t = train_step.interleave(
+        {
+            order: (lambda i, m=m, c=c: train_step.timed(train_step.kit_step, m, c, *batches[i % len(batches)]))
+            for order, (m, c) in runs.items()
+        },
+        rounds,
+        block,
+    )
     kept = {order: m.params["W1"].flags[f"{order}_CONTIGUOUS"] for order, (m, _) in runs.items()}
     if not all(kept.values()):
         raise AssertionError(f"training changed W1's memory order (H={H}, {dtype.name}): {kept}")
@@ -52,8 +58,9 @@ def main(argv=None):
             rows.append([H, dtype, train_step.ms(c), train_step.ms(f), f"{ratio:.2f}", weight_order(dtype)])
             worst = max(worst, difference)
             print(f"  H={H} {dtype}: done", file=sys.stderr, flush=True)
-    print(markdown_table(["H", "dtype", "step, W1 C-ordered", "step, W1 F-ordered", "F / C",
-                          "blas.weight_order"], rows))
+    print(
+        markdown_table(["H", "dtype", "step, W1 C-ordered", "step, W1 F-ordered", "F / C", "blas.weight_order"], rows)
+    )
     print(f"Largest relative difference between the two copies' W1 after the run: {worst:.2g}")
     return 0
 

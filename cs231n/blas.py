@@ -26,6 +26,7 @@ Two more helpers go with them:
 - ``sum_of_squares(w)``: ``sum(w**2)`` without a squared copy, in either layout (``np.vdot`` copies
   an F-ordered array first).
 """
+
 import ctypes
 import os
 
@@ -69,11 +70,27 @@ def _find_blas():
         if None in (sgemm, dgemm, saxpy, daxpy):
             continue
         gemms, axpys = {}, {}
-        for dtype, gemm, axpy_, scalar in ((np.float32, sgemm, saxpy, ctypes.c_float),
-                                           (np.float64, dgemm, daxpy, ctypes.c_double)):
+        for dtype, gemm, axpy_, scalar in (
+            (np.float32, sgemm, saxpy, ctypes.c_float),
+            (np.float64, dgemm, daxpy, ctypes.c_double),
+        ):
             gemm.restype = axpy_.restype = None
-            gemm.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i64, i64, i64,
-                             scalar, ptr, i64, ptr, i64, scalar, ptr, i64]
+            gemm.argtypes = [
+                ctypes.c_int,
+                ctypes.c_int,
+                ctypes.c_int,
+                i64,
+                i64,
+                i64,
+                scalar,
+                ptr,
+                i64,
+                ptr,
+                i64,
+                scalar,
+                ptr,
+                i64,
+            ]
             axpy_.argtypes = [i64, scalar, ptr, i64, ptr, i64]  # n, alpha, x, incx, y, incy
             gemms[np.dtype(dtype)], axpys[np.dtype(dtype)] = gemm, axpy_
         corename = getattr(lib, "scipy_openblas_get_corename64_", None)
@@ -104,12 +121,32 @@ def _blas_matmul_add(a, b, out, gemms=None, alpha=1.0, beta=1.0):
     if not out.flags.c_contiguous and out.flags.f_contiguous:
         a, b, out = b.T, a.T, out.T  # (a @ b).T = b.T @ a.T: BLAS writes out in the layout it has
     layout_a, layout_b = _layout(a), _layout(b)
-    if (layout_a is None or layout_b is None or not out.flags.c_contiguous or not out.flags.writeable
-            or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+    if (
+        layout_a is None
+        or layout_b is None
+        or not out.flags.c_contiguous
+        or not out.flags.writeable
+        or np.may_share_memory(out, a)
+        or np.may_share_memory(out, b)
+    ):
         return False
     (M, K), N = a.shape, b.shape[1]
-    gemm(_ROW_MAJOR, layout_a[0], layout_b[0], M, N, K, alpha, a.ctypes.data, layout_a[1],
-         b.ctypes.data, layout_b[1], beta, out.ctypes.data, N)
+    gemm(
+        _ROW_MAJOR,
+        layout_a[0],
+        layout_b[0],
+        M,
+        N,
+        K,
+        alpha,
+        a.ctypes.data,
+        layout_a[1],
+        b.ctypes.data,
+        layout_b[1],
+        beta,
+        out.ctypes.data,
+        N,
+    )
     return True
 
 
@@ -144,8 +181,10 @@ def matmul_add(a, b, out, alpha=1.0, beta=1.0):
     if a.ndim != 2 or b.ndim != 2 or out.ndim != 2:
         raise ValueError(f"matmul_add takes 2-D arrays, got a {a.shape}, b {b.shape}, out {out.shape}")
     if a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]):
-        raise ValueError(f"shapes do not match for out += a @ b: a {a.shape}, b {b.shape}, out {out.shape} "
-                         f"(expected out {(a.shape[0], b.shape[1])})")
+        raise ValueError(
+            f"shapes do not match for out += a @ b: a {a.shape}, b {b.shape}, out {out.shape} "
+            f"(expected out {(a.shape[0], b.shape[1])})"
+        )
     if not out.flags.writeable:
         raise ValueError("out is read-only")
     if out.size < _MATMUL_ADD_MIN_SIZE or not _blas_matmul_add(a, b, out, alpha=alpha, beta=beta):
@@ -167,8 +206,7 @@ def _works(gemms):
     rng = np.random.default_rng(0)
     for dtype in gemms:
         a, b, c = (rng.standard_normal(s).astype(dtype) for s in ((3, 4), (4, 5), (3, 5)))
-        for a_, b_, order in ((a, b, "C"), (np.asfortranarray(a), b, "C"), (a, np.asfortranarray(b), "C"),
-                              (a, b, "F")):
+        for a_, b_, order in ((a, b, "C"), (np.asfortranarray(a), b, "C"), (a, np.asfortranarray(b), "C"), (a, b, "F")):
             out = c.copy(order=order)
             if not _blas_matmul_add(a_, b_, out, gemms) or not np.allclose(out, c + a @ b, rtol=1e-4, atol=1e-5):
                 return False
@@ -181,7 +219,7 @@ def _blas_axpy(alpha, x, y, axpys=None):
     if axpy_ is None or x.dtype != y.dtype or x.shape != y.shape or y.size == 0 or not y.flags.writeable:
         return False
     # One pass over both arrays as flat memory: they must lie in memory in the same order.
-    same_order = ((x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous))
+    same_order = (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)
     if not same_order or np.may_share_memory(x, y):
         return False
     axpy_(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)

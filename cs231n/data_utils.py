@@ -7,6 +7,7 @@ numpy arrays, lists, strings and numbers a batch holds, so a tampered file canno
 The spiral (``make_spiral``, ``get_spiral_data``) is the toy dataset of the CS231n notes: no
 download, and a linear classifier cannot separate it while a two-layer net can.
 """
+
 import codecs
 import os
 import pickle
@@ -190,7 +191,7 @@ def load_CIFAR10(ROOT):
     Xtr = np.empty((n, 32, 32, 3))
     start = 0
     for data, _ in raw:
-        Xtr[start:start + len(data)] = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        Xtr[start : start + len(data)] = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         start += len(data)
     Ytr = np.concatenate([labels for _, labels in raw])
     del raw
@@ -205,8 +206,9 @@ def check_count(value, name, minimum=0):
     return int(value)
 
 
-def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, subtract_mean=True,
-                     cifar10_dir=None, dtype=np.float64):
+def get_CIFAR10_data(
+    num_training=49000, num_validation=1000, num_test=1000, subtract_mean=True, cifar10_dir=None, dtype=np.float64
+):
     """Load CIFAR-10 split into train, validation and test sets, ready for a classifier.
 
     Training images are the first ``num_training`` images of the training batches, validation
@@ -263,8 +265,8 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         data, labels = _read_batch(root / name)
         k = min(max(num_training - total, 0), len(data))
         if k:
-            X_train[total:total + k] = data[:k].reshape(-1, 3, 32, 32)
-            y_train[total:total + k] = labels[:k]
+            X_train[total : total + k] = data[:k].reshape(-1, 3, 32, 32)
+            y_train[total : total + k] = labels[:k]
             pixel_sum += data[:k].sum(axis=0, dtype=np.int64)
         total += len(data)
         if num_validation:
@@ -283,7 +285,7 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
     y_val = np.empty(num_validation, dtype=np.int64)
     if num_validation:
         X_val[:] = np.concatenate([d for d, _ in tail])[-num_validation:].reshape(-1, 3, 32, 32)
-        y_val[:] = np.concatenate([l for _, l in tail])[-num_validation:]
+        y_val[:] = np.concatenate([labels for _, labels in tail])[-num_validation:]
     del tail
 
     data, labels = _read_batch(root / TEST_BATCH)
@@ -298,8 +300,7 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         X_train -= mean_image
         X_val -= mean_image
         X_test -= mean_image
-    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val,
-            "X_test": X_test, "y_test": y_test}
+    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test, "y_test": y_test}
 
 
 def make_spiral(num_points=100, num_classes=3, noise=0.2, seed=0, dtype=np.float64):
@@ -340,8 +341,9 @@ def make_spiral(num_points=100, num_classes=3, noise=0.2, seed=0, dtype=np.float
     return X, y
 
 
-def get_spiral_data(num_points=200, num_classes=3, val_fraction=0.2, test_fraction=0.2, noise=0.2, seed=0,
-                    dtype=np.float64):
+def get_spiral_data(
+    num_points=200, num_classes=3, val_fraction=0.2, test_fraction=0.2, noise=0.2, seed=0, dtype=np.float64
+):
     """The spiral split at random into train, validation and test sets, keyed like ``get_CIFAR10_data``.
 
     Parameters
@@ -368,5 +370,11 @@ def get_spiral_data(num_points=200, num_classes=3, val_fraction=0.2, test_fracti
     order = np.random.default_rng(None if seed is None else [seed, 1]).permutation(len(y))
     n_val, n_test = round(val_fraction * len(y)), round(test_fraction * len(y))
     val, test, train = np.split(order, [n_val, n_val + n_test])
-    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val],
-            "X_test": X[test], "y_test": y[test]}
+    return {
+        "X_train": X[train],
+        "y_train": y[train],
+        "X_val": X[val],
+        "y_val": y[val],
+        "X_test": X[test],
+        "y_test": y[test],
+    }

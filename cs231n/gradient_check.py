@@ -20,6 +20,7 @@ Thresholds (one place: ``THRESHOLDS``), after the CS231n notes' folklore on rela
 below 1e-7 is PASS (what a correct float64 gradient gives), 1e-3 and above is FAIL (wrong), and
 in between is WARN (suspicious: normal near kinks of ReLU or hinge, too high for smooth functions).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,13 +30,13 @@ import numpy as np
 
 # The single place for every number the verdict and the diagnosis depend on.
 THRESHOLDS = {
-    "pass": 1e-7,     # rel_error below this: PASS
-    "fail": 1e-3,     # rel_error at or above this: FAIL; an entry this far off is a "bad" entry
+    "pass": 1e-7,  # rel_error below this: PASS
+    "fail": 1e-3,  # rel_error at or above this: FAIL; an entry this far off is a "bad" entry
     "pattern": 1e-3,  # a pattern (ratio, transpose, ...) fits when its residual is this small vs the scale
-    "ratio": 1e-3,    # a fitted ratio counts as "not 1" when |ratio - 1| exceeds this
-    "kink": 1e-2,     # one-sided slopes that differ by this fraction reveal a kink within h
+    "ratio": 1e-3,  # a fitted ratio counts as "not 1" when |ratio - 1| exceeds this
+    "kink": 1e-2,  # one-sided slopes that differ by this fraction reveal a kink within h
 }
-MAX_WORST = 5      # worst entries listed in a result
+MAX_WORST = 5  # worst entries listed in a result
 MAX_KINK_PROBES = 20  # bad entries probed for a kink (three function calls each)
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -43,6 +44,7 @@ PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 # ----------------------------------------------------------------------------------------------
 # The CS231n functions
 # ----------------------------------------------------------------------------------------------
+
 
 def _check_float_array(x, name):
     """Raise ValueError unless ``x`` is a floating-point numpy array (it gets perturbed in place)."""
@@ -181,7 +183,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
         grad_analytic = analytic_grad[ix]
         # The 1e-8 floor only matters when both are exactly zero, where CS231n would print nan.
         err = _relative_errors(grad_numerical, grad_analytic)
-        print("numerical: %f analytic: %f, relative error: %e" % (grad_numerical, grad_analytic, err))
+        print(f"numerical: {grad_numerical:f} analytic: {grad_analytic:f}, relative error: {err:e}")
         errors.append(float(err))
     return errors
 
@@ -209,17 +211,21 @@ def _relative_errors(x, y):
 # The structured check
 # ----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Diagnosis:
     """One finding about a gradient: a short code, a one-line summary, and what to look at."""
 
-    code: str     # e.g. "ratio", "sign", "transposed", "kink", "float32", "mutates_input"
+    code: str  # e.g. "ratio", "sign", "transposed", "kink", "float32", "mutates_input"
     summary: str  # one line, for tables
     advice: str = ""  # what it probably means and where to look
 
     @property
     def is_bug(self):
-        """True unless the finding is harmless (a kink, rounding noise, a grey zone) or stops the comparison (float32)."""
+        """True unless the finding is harmless (a kink, rounding noise, a grey zone) or stops the comparison.
+
+        float32 inputs stop the comparison.
+        """
         return self.code not in ("kink", "float32", "grey_zone", "noise")
 
 
@@ -287,12 +293,10 @@ class GradCheckResult:
         """A plain-words explanation: what was compared, the number, the verdict, what it means."""
         err = "not computed" if np.isnan(self.rel_error) else f"{self.rel_error:.2e}"
         lines = [
-            f"Gradient check of {self.function} with respect to {self.param} "
-            f"(shape {self.shape}, {self.dtype})",
+            f"Gradient check of {self.function} with respect to {self.param} (shape {self.shape}, {self.dtype})",
             "  Compared: your analytic gradient against a numerical one from centered differences "
             f"(f(x+h) - f(x-h)) / 2h with h = {self.h:g}.",
-            f"  Relative error: {err}   (the largest |analytic - numeric| / (|analytic| + |numeric|) "
-            "over all entries)",
+            f"  Relative error: {err}   (the largest |analytic - numeric| / (|analytic| + |numeric|) over all entries)",
             f"  Verdict: {self.verdict}   (PASS below {THRESHOLDS['pass']:.0e}, FAIL at "
             f"{THRESHOLDS['fail']:.0e} or above, WARN in between)",
         ]
@@ -349,35 +353,45 @@ def _ratio_diagnosis(r, batch_size):
     """Name a constant ratio analytic / numeric and its usual cause."""
     if batch_size and batch_size > 1 and _is_near(r, batch_size):
         return Diagnosis(
-            "ratio", f"analytic = {r:.4g} x numeric: forgot to divide by N = {batch_size}",
+            "ratio",
+            f"analytic = {r:.4g} x numeric: forgot to divide by N = {batch_size}",
             "The loss averages over the N examples of the batch, so every gradient term must be "
-            "divided by N too. Look for the missing / N (or a sum where the loss takes a mean).")
+            "divided by N too. Look for the missing / N (or a sum where the loss takes a mean).",
+        )
     if batch_size and batch_size > 1 and _is_near(r, 1.0 / batch_size, tol=1e-3):
         return Diagnosis(
-            "ratio", f"analytic = numeric / {1 / r:.4g}: divided by N = {batch_size} once too often",
-            "The gradient is N times too small: it is divided by N twice, or divided where the "
-            "loss is a sum.")
+            "ratio",
+            f"analytic = numeric / {1 / r:.4g}: divided by N = {batch_size} once too often",
+            "The gradient is N times too small: it is divided by N twice, or divided where the loss is a sum.",
+        )
     if _is_near(r, 2.0, tol=1e-3):
         return Diagnosis(
-            "ratio", "analytic = 2 x numeric: a factor 2 too many",
+            "ratio",
+            "analytic = 2 x numeric: a factor 2 too many",
             "Typical causes: a term counted twice (e.g. the regularization gradient added twice), "
             "or the 0.5 of 0.5 * reg * sum(W**2) forgotten in the gradient (it is reg * W), or a "
-            "gradient accumulated twice with +=.")
+            "gradient accumulated twice with +=.",
+        )
     if _is_near(r, 0.5, tol=1e-3):
         return Diagnosis(
-            "ratio", "analytic = 0.5 x numeric: half the gradient is missing",
+            "ratio",
+            "analytic = 0.5 x numeric: half the gradient is missing",
             "Typical causes: an extra 0.5 in the gradient, or only one of two paths that use the "
-            "same value adds its gradient (a copy gate must add the gradients of both uses).")
+            "same value adds its gradient (a copy gate must add the gradients of both uses).",
+        )
     rounded = round(r)
     if abs(r) > 1 and _is_near(r, rounded, tol=1e-3):
         return Diagnosis(
-            "ratio", f"analytic = {rounded} x numeric: a constant factor {rounded} too many",
-            f"A missing division by {rounded} (the batch size? a number of terms?) or a term "
-            f"counted {rounded} times.")
+            "ratio",
+            f"analytic = {rounded} x numeric: a constant factor {rounded} too many",
+            f"A missing division by {rounded} (the batch size? a number of terms?) or a term counted {rounded} times.",
+        )
     return Diagnosis(
-        "ratio", f"analytic = {r:.4g} x numeric: off by a constant factor",
+        "ratio",
+        f"analytic = {r:.4g} x numeric: off by a constant factor",
         "The shape of the gradient is right but its scale is not: look for a missing or extra "
-        "constant (a step size, alpha, a 1/N, a 0.5).")
+        "constant (a step size, alpha, a 1/N, a 0.5).",
+    )
 
 
 def _extra_term_diagnosis(c, reg):
@@ -386,22 +400,30 @@ def _extra_term_diagnosis(c, reg):
     if reg:
         if _is_near(c, reg, tol=1e-2):
             return Diagnosis(
-                "regularization", "regularization gradient counted twice (2 * reg * W instead of reg * W)",
+                "regularization",
+                "regularization gradient counted twice (2 * reg * W instead of reg * W)",
                 f"{head}, i.e. reg * W too much. With the loss 0.5 * reg * sum(W**2) the "
-                "regularization gradient is reg * W: the 0.5 was dropped or the term added twice.")
+                "regularization gradient is reg * W: the 0.5 was dropped or the term added twice.",
+            )
         if _is_near(c, -reg, tol=1e-2):
             return Diagnosis(
-                "regularization", "regularization gradient missing (no reg * W in the gradient)",
+                "regularization",
+                "regularization gradient missing (no reg * W in the gradient)",
                 f"{head}, i.e. reg * W too little. The loss has 0.5 * reg * sum(W**2), so its "
-                "gradient needs + reg * W.")
+                "gradient needs + reg * W.",
+            )
         if _is_near(c, -reg / 2, tol=1e-2):
             return Diagnosis(
-                "regularization", "regularization gradient is half (0.5 * reg * W instead of reg * W)",
-                f"{head}. The derivative of 0.5 * reg * W**2 is reg * W: the 0.5 cancels the 2.")
+                "regularization",
+                "regularization gradient is half (0.5 * reg * W instead of reg * W)",
+                f"{head}. The derivative of 0.5 * reg * W**2 is reg * W: the 0.5 cancels the 2.",
+            )
     return Diagnosis(
-        "regularization", f"extra term {c:.4g} * param in the gradient (regularization?)",
+        "regularization",
+        f"extra term {c:.4g} * param in the gradient (regularization?)",
         f"{head}. A term proportional to the parameter is usually the regularization gradient; "
-        "with the loss 0.5 * reg * sum(W**2) it must be exactly reg * W.")
+        "with the loss 0.5 * reg * sum(W**2) it must be exactly reg * W.",
+    )
 
 
 def _kink_probe(g, x, ix, h, a):
@@ -429,27 +451,52 @@ def _kink_probe(g, x, ix, h, a):
 def _diagnose(a, n, x, g, h, batch_size, reg):
     """Diagnoses for an analytic gradient ``a`` against the numerical ``n`` (same shape as x)."""
     if _close(a, n, THRESHOLDS["pass"]):
-        return [Diagnosis("noise", "rounding noise on near-zero entries (not a bug)",
-                          "Measured against the gradient's largest entry the two agree to better than "
-                          f"{THRESHOLDS['pass']:.0e}; the large relative error sits on entries so close "
-                          "to zero that the numerical gradient there is rounding noise.")]
+        return [
+            Diagnosis(
+                "noise",
+                "rounding noise on near-zero entries (not a bug)",
+                "Measured against the gradient's largest entry the two agree to better than "
+                f"{THRESHOLDS['pass']:.0e}; the large relative error sits on entries so close "
+                "to zero that the numerical gradient there is rounding noise.",
+            )
+        ]
     if not np.any(a):
-        return [Diagnosis("zero", "your gradient is all zeros",
-                          "Nothing flows back: the result was probably never assigned (a stub's "
-                          "np.zeros_like left as it is) or a mask blocks everything.")]
+        return [
+            Diagnosis(
+                "zero",
+                "your gradient is all zeros",
+                "Nothing flows back: the result was probably never assigned (a stub's "
+                "np.zeros_like left as it is) or a mask blocks everything.",
+            )
+        ]
     if not np.any(n):
-        return [Diagnosis("mask", "the true gradient is zero here but yours is not",
-                          "This input does not change the output at all, yet the analytic "
-                          "gradient is non-zero: it flows where it should be blocked.")]
+        return [
+            Diagnosis(
+                "mask",
+                "the true gradient is zero here but yours is not",
+                "This input does not change the output at all, yet the analytic "
+                "gradient is non-zero: it flows where it should be blocked.",
+            )
+        ]
     if _close(a, -n, THRESHOLDS["pattern"]):
-        return [Diagnosis("sign", "sign flipped: analytic = -numeric",
-                          "Every entry has the right size and the wrong sign: look for a minus "
-                          "sign (d(-x) = -dx, subtracting instead of adding, x - y vs y - x).")]
+        return [
+            Diagnosis(
+                "sign",
+                "sign flipped: analytic = -numeric",
+                "Every entry has the right size and the wrong sign: look for a minus "
+                "sign (d(-x) = -dx, subtracting instead of adding, x - y vs y - x).",
+            )
+        ]
     r = float(np.sum(a * n) / np.sum(n * n))
     if abs(r - 1) > THRESHOLDS["ratio"] and _close(a, r * n, THRESHOLDS["pattern"]):
         if r < 0:
-            return [Diagnosis("sign", f"sign flipped and scaled: analytic = {r:.4g} x numeric",
-                              "A minus sign and a constant factor are both off.")]
+            return [
+                Diagnosis(
+                    "sign",
+                    f"sign flipped and scaled: analytic = {r:.4g} x numeric",
+                    "A minus sign and a constant factor are both off.",
+                )
+            ]
         return [_ratio_diagnosis(r, batch_size)]
     if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and _close(a, n.T, THRESHOLDS["pattern"]):
         return [_transposed_diagnosis(a.shape, n.shape)]
@@ -465,16 +512,21 @@ def _diagnose(a, n, x, g, h, batch_size, reg):
         r = float(np.sum(a_data * n_data) / np.sum(n_data * n_data))
         if abs(r - 1) > THRESHOLDS["ratio"] and _close(a_data, r * n_data, THRESHOLDS["pattern"]):
             d = _ratio_diagnosis(r, batch_size)
-            return [Diagnosis(d.code, "data-loss part: " + d.summary,
-                              d.advice + " The regularization part reg * W is right.")]
+            return [
+                Diagnosis(
+                    d.code, "data-loss part: " + d.summary, d.advice + " The regularization part reg * W is right."
+                )
+            ]
     return _diagnose_entries(a, n, x, g, h)
 
 
 def _transposed_diagnosis(a_shape, n_shape):
     return Diagnosis(
-        "transposed", f"transposed: your gradient is the transpose of the true one ({a_shape} vs {n_shape})",
+        "transposed",
+        f"transposed: your gradient is the transpose of the true one ({a_shape} vs {n_shape})",
         "The values are right but rows and columns are swapped. For y = x @ w the gradients are "
-        "dx = dout @ w.T and dw = x.T @ dout: check the order and the .T in your products.")
+        "dx = dout @ w.T and dw = x.T @ dout: check the order and the .T in your products.",
+    )
 
 
 def _diagnose_entries(a, n, x, g, h):
@@ -485,14 +537,18 @@ def _diagnose_entries(a, n, x, g, h):
     out = []
     if nbad == 0:
         # Grey zone: no single entry is badly off; a kink often explains it.
-        worst = [tuple(int(i) for i in np.unravel_index(k, a.shape))
-                 for k in np.argsort(e, axis=None)[::-1][:3]]
+        worst = [tuple(int(i) for i in np.unravel_index(k, a.shape)) for k in np.argsort(e, axis=None)[::-1][:3]]
         kinks = [ix for ix in worst if _kink_probe(g, x, ix, h, a[ix])]
         if kinks:
             return [_kink_diagnosis(len(kinks), kinks)]
-        return [Diagnosis("grey_zone", "small disagreement, no clear pattern",
-                          "Fine for functions with kinks (ReLU, max, hinge); too high for smooth ones "
-                          "(sigmoid, tanh, softmax): then re-check the worst entries below.")]
+        return [
+            Diagnosis(
+                "grey_zone",
+                "small disagreement, no clear pattern",
+                "Fine for functions with kinks (ReLU, max, hinge); too high for smooth ones "
+                "(sigmoid, tanh, softmax): then re-check the worst entries below.",
+            )
+        ]
     bad_ix = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)]
     bad_ix.sort(key=lambda ix: -e[ix])
     kinks = [ix for ix in bad_ix[:MAX_KINK_PROBES] if _kink_probe(g, x, ix, h, a[ix])]
@@ -515,42 +571,60 @@ def _diagnose_entries(a, n, x, g, h):
         # A row bug spoils most of its row and leaves the other rows intact.
         if len(bad_rows) < a.shape[0] and rows[bad_rows].mean() >= 0.5:
             shown = ", ".join(str(int(i)) for i in bad_rows[:10])
-            out.append(Diagnosis(
-                "rows", f"errors confined to rows [{shown}] of {a.shape[0]}",
-                "All other rows agree. In x or the scores, row i is example i: look for code that "
-                "treats some examples differently (a loop bound, an off-by-one, indexing with y). "
-                "In a weight matrix, row i belongs to input feature i."))
+            out.append(
+                Diagnosis(
+                    "rows",
+                    f"errors confined to rows [{shown}] of {a.shape[0]}",
+                    "All other rows agree. In x or the scores, row i is example i: look for code that "
+                    "treats some examples differently (a loop bound, an off-by-one, indexing with y). "
+                    "In a weight matrix, row i belongs to input feature i.",
+                )
+            )
             return out
     if one_zero >= 0.8 * nbad:
         blocked, leaked = int((bad & zero_a).sum()), int((bad & zero_n).sum())
-        out.append(Diagnosis(
-            "mask", f"wrong mask: {nbad} of {total} entries, where one gradient is zero and the other "
-            f"is not ({blocked} blocked, {leaked} let through)",
-            "The gradient is blocked where it should flow, or flows where it should be blocked. "
-            "Check the mask in your backward: a ReLU passes dout exactly where its forward input "
-            "was > 0 (use the cached input, not dout or the output of another layer)."))
+        out.append(
+            Diagnosis(
+                "mask",
+                f"wrong mask: {nbad} of {total} entries, where one gradient is zero and the other "
+                f"is not ({blocked} blocked, {leaked} let through)",
+                "The gradient is blocked where it should flow, or flows where it should be blocked. "
+                "Check the mask in your backward: a ReLU passes dout exactly where its forward input "
+                "was > 0 (use the cached input, not dout or the output of another layer).",
+            )
+        )
         return out
     if nbad == total:
-        out.append(Diagnosis(
-            "no_pattern", "wrong everywhere, no simple pattern",
-            "No entry agrees and no simple pattern (scale, sign, transpose, mask) fits: re-derive the "
-            "gradient step by step and check each intermediate with its own gradient check."))
+        out.append(
+            Diagnosis(
+                "no_pattern",
+                "wrong everywhere, no simple pattern",
+                "No entry agrees and no simple pattern (scale, sign, transpose, mask) fits: re-derive the "
+                "gradient step by step and check each intermediate with its own gradient check.",
+            )
+        )
     else:
         shown = ", ".join(str(ix) for ix in bad_ix[:5])
-        out.append(Diagnosis(
-            "entries", f"{nbad} of {total} entries disagree (e.g. {shown}); the rest agree",
-            "The formula is right for most entries: look at what is special about these (an index, "
-            "a case distinction, the correct class y_i, a boundary)."))
+        out.append(
+            Diagnosis(
+                "entries",
+                f"{nbad} of {total} entries disagree (e.g. {shown}); the rest agree",
+                "The formula is right for most entries: look at what is special about these (an index, "
+                "a case distinction, the correct class y_i, a boundary).",
+            )
+        )
     return out
 
 
 def _kink_diagnosis(count, where):
     shown = " at " + ", ".join(str(ix) for ix in where[:5])
     return Diagnosis(
-        "kink", f"kink: {count} entr{'y' if count == 1 else 'ies'} within h of a kink{shown} (not a bug)",
+        "kink",
+        f"kink: {count} entr{'y' if count == 1 else 'ies'} within h of a kink{shown} (not a bug)",
         "There the function is not differentiable (ReLU at 0, max, hinge at margin 0): the "
         "numerical gradient averages the slopes on both sides while yours picks one. This is "
-        "expected; move the input away from 0 or use a smaller h if you want a clean check.")
+        "expected; move the input away from 0 or use a smaller h if you want a clean check.",
+    )
 
 
 def _scalar_fn(f, df):
@@ -562,34 +636,48 @@ def _scalar_fn(f, df):
 
 def _restoring(f):
     """Wrap ``f`` so that whatever it does to its argument is undone before the next call."""
+
     def g(v):
         saved = v.copy()
         out = f(v)
         out = out.copy() if isinstance(out, np.ndarray) else out  # f may return a view of v
         v[...] = saved
         return out
+
     return g
 
 
 def _refused_float32(function, param, x):
     return GradCheckResult(
-        function, param, float("nan"), WARN,
-        [Diagnosis("float32", f"{x.dtype} input: gradient checks need float64, not compared",
-                   "In float32, f(x+h) - f(x-h) with h = 1e-5 loses almost all its digits, so the "
-                   "numerical gradient is noise. Cast with x.astype(np.float64) (for a net: "
-                   "dtype=np.float64) and check again.")],
-        shape=x.shape, dtype=str(x.dtype))
+        function,
+        param,
+        float("nan"),
+        WARN,
+        [
+            Diagnosis(
+                "float32",
+                f"{x.dtype} input: gradient checks need float64, not compared",
+                "In float32, f(x+h) - f(x-h) with h = 1e-5 loses almost all its digits, so the "
+                "numerical gradient is noise. Cast with x.astype(np.float64) (for a net: "
+                "dtype=np.float64) and check again.",
+            )
+        ],
+        shape=x.shape,
+        dtype=str(x.dtype),
+    )
 
 
 def _mutation_diagnosis(what):
-    return Diagnosis("mutates_input", f"mutates its input: {what}",
-                     "A layer must never change its arguments in place (x[x < 0] = 0, dout *= ..., "
-                     "x -= ...): the caller still needs them. Work on a copy or build a new array "
-                     "(np.maximum(x, 0), dout * mask).")
+    return Diagnosis(
+        "mutates_input",
+        f"mutates its input: {what}",
+        "A layer must never change its arguments in place (x[x < 0] = 0, dout *= ..., "
+        "x -= ...): the caller still needs them. Work on a copy or build a new array "
+        "(np.maximum(x, 0), dout * mask).",
+    )
 
 
-def check_gradient(f, x, analytic_grad, df=None, h=1e-5, function="f", param="x",
-                   batch_size=None, reg=None):
+def check_gradient(f, x, analytic_grad, df=None, h=1e-5, function="f", param="x", batch_size=None, reg=None):
     """Compare an analytic gradient with the numerical one and diagnose any disagreement.
 
     Parameters
@@ -632,30 +720,45 @@ def check_gradient(f, x, analytic_grad, df=None, h=1e-5, function="f", param="x"
         numeric = eval_numerical_gradient(_restoring(f), x, verbose=False, h=h)
     else:
         numeric = eval_numerical_gradient_array(_restoring(f), x, df, h=h)
-    result = GradCheckResult(function, param, float("nan"), FAIL, diagnoses, shape=x.shape,
-                             dtype=str(x.dtype), h=h)
+    result = GradCheckResult(function, param, float("nan"), FAIL, diagnoses, shape=x.shape, dtype=str(x.dtype), h=h)
     a = analytic_grad
     if a is None:
-        diagnoses.append(Diagnosis("missing", "no gradient returned (None)",
-                                   "The backward pass must return a gradient for every input."))
+        diagnoses.append(
+            Diagnosis(
+                "missing", "no gradient returned (None)", "The backward pass must return a gradient for every input."
+            )
+        )
         return result
     a = np.asarray(a)
     if a.shape != numeric.shape:
         if a.ndim == 2 and a.shape == numeric.shape[::-1] and _close(a.T, numeric, THRESHOLDS["pattern"]):
             diagnoses.append(_transposed_diagnosis(a.shape, numeric.shape))
         elif a.size == numeric.size and _close(a.reshape(numeric.shape), numeric, THRESHOLDS["pattern"]):
-            diagnoses.append(Diagnosis(
-                "wrong_shape", f"shape {a.shape} instead of {numeric.shape}; values right after a reshape",
-                f"Return the gradient in the input's shape: dx.reshape(x.shape) gives {numeric.shape}."))
+            diagnoses.append(
+                Diagnosis(
+                    "wrong_shape",
+                    f"shape {a.shape} instead of {numeric.shape}; values right after a reshape",
+                    f"Return the gradient in the input's shape: dx.reshape(x.shape) gives {numeric.shape}.",
+                )
+            )
         else:
-            diagnoses.append(Diagnosis(
-                "wrong_shape", f"shape {a.shape} instead of {numeric.shape}",
-                "A gradient always has the shape of the thing it differentiates."))
+            diagnoses.append(
+                Diagnosis(
+                    "wrong_shape",
+                    f"shape {a.shape} instead of {numeric.shape}",
+                    "A gradient always has the shape of the thing it differentiates.",
+                )
+            )
         return result
     if not np.all(np.isfinite(a)):
-        diagnoses.append(Diagnosis("nonfinite", "the gradient holds nan or inf",
-                                   "Look for a division by zero, a log of 0, or exp of a large "
-                                   "number (subtract the row max before exp in softmax)."))
+        diagnoses.append(
+            Diagnosis(
+                "nonfinite",
+                "the gradient holds nan or inf",
+                "Look for a division by zero, a log of 0, or exp of a large "
+                "number (subtract the row max before exp in softmax).",
+            )
+        )
         return result
     a = a.astype(np.float64)
     result.rel_error = rel_error(a, numeric)
@@ -711,7 +814,7 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
     for i, v in enumerate(inputs):
         _check_float_array(v, f"inputs[{i}]")
     if names is None:
-        names = ["x", "w", "b"][:len(inputs)] if len(inputs) <= 3 else [f"x{i}" for i in range(len(inputs))]
+        names = ["x", "w", "b"][: len(inputs)] if len(inputs) <= 3 else [f"x{i}" for i in range(len(inputs))]
     if len(names) != len(inputs):
         raise ValueError(f"names has {len(names)} entries but inputs has {len(inputs)}")
     function = getattr(backward, "__name__", "backward")
@@ -726,8 +829,11 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
     grads = backward(dout, cache)
     if not np.array_equal(dout, dout_saved, equal_nan=True):
         mutated.append("dout (changed by the backward pass)")
-    mutated += [f"{nm} (changed by the backward pass)" for nm, v, s in zip(names, inputs, saved)
-                if nm not in mutated and not np.array_equal(v, s, equal_nan=True)]
+    mutated += [
+        f"{nm} (changed by the backward pass)"
+        for nm, v, s in zip(names, inputs, saved)
+        if nm not in mutated and not np.array_equal(v, s, equal_nan=True)
+    ]
     for v, s in zip(inputs, saved):
         v[...] = s
     is_seq = isinstance(grads, (tuple, list))
@@ -737,17 +843,25 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
     batch_size = inputs[0].shape[0] if inputs[0].ndim else None
     results = []
     for i, nm in enumerate(names):
+
         def f(v, i=i):
             args = [s.copy() for s in saved]
             args[i] = v.copy()  # copies: a forward that mutates its input cannot spoil the check
             return forward(*args, **kwargs)[0]
+
         analytic = grads[i] if is_seq and i < count else None
-        res = check_gradient(f, saved[i].copy(), analytic, df=dout_saved, h=h, function=function,
-                             param=nm, batch_size=batch_size)
+        res = check_gradient(
+            f, saved[i].copy(), analytic, df=dout_saved, h=h, function=function, param=nm, batch_size=batch_size
+        )
         if count != len(inputs):
-            res.diagnoses.insert(0, Diagnosis(
-                "wrong_count", f"backward returned {count} gradients for {len(inputs)} inputs",
-                "Return one gradient per input of the forward pass, in the same order."))
+            res.diagnoses.insert(
+                0,
+                Diagnosis(
+                    "wrong_count",
+                    f"backward returned {count} gradients for {len(inputs)} inputs",
+                    "Return one gradient per input of the forward pass, in the same order.",
+                ),
+            )
         if mutated:
             res.diagnoses.append(_mutation_diagnosis(", ".join(mutated)))
         res.verdict = _verdict(res.rel_error, res.diagnoses)
@@ -786,9 +900,16 @@ def check_model(model, X, y, names=None, h=1e-5):
     X = X_saved
     results = []
     for nm in names:
-        res = check_gradient(lambda _: model.loss(X.copy(), y)[0], model.params[nm], grads.get(nm),
-                             h=h, function=f"{type(model).__name__}.loss", param=nm,
-                             batch_size=X.shape[0], reg=getattr(model, "reg", None))
+        res = check_gradient(
+            lambda _: model.loss(X.copy(), y)[0],
+            model.params[nm],
+            grads.get(nm),
+            h=h,
+            function=f"{type(model).__name__}.loss",
+            param=nm,
+            batch_size=X.shape[0],
+            reg=getattr(model, "reg", None),
+        )
         if X_mutated:
             res.diagnoses.append(_mutation_diagnosis("X changed by loss(X, y)"))
             res.verdict = _verdict(res.rel_error, res.diagnoses)

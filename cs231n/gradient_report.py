@@ -18,6 +18,7 @@ student code costs only its own rows. Verdicts: PASS, WARN (suspicious but not a
 FAIL (wrong gradient), TODO (not implemented yet), ERROR (crashed, timed out, could not be loaded).
 The exit code is 0 when every row is PASS or WARN, 1 otherwise, 2 when the submission is unusable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,16 @@ from .gradient_check import check_gradient, check_layer, check_model
 # The student-owned .py files; only these come from the submission.
 STUDENT_FILES = tuple(f for f in _OWNED if f.endswith(".py"))
 CHECKED_FILES = ("cs231n/layers.py", "cs231n/classifiers/fc_net.py")  # the files whose functions the checks call
-H = 1e-5                # step of every numerical gradient
-CHECK_TIMEOUT = 20      # seconds one check may take before its rows say "timed out"
-KINK_MARGIN = 1e-3      # inputs of ReLUs and hinges are drawn at least this far from the kink
+H = 1e-5  # step of every numerical gradient
+CHECK_TIMEOUT = 20  # seconds one check may take before its rows say "timed out"
+KINK_MARGIN = 1e-3  # inputs of ReLUs and hinges are drawn at least this far from the kink
 OK_VERDICTS = ("PASS", "WARN")
 
 
 # ----------------------------------------------------------------------------------------------
 # Inputs: small, float64, seeded, and away from every kink so a correct gradient gives a PASS
 # ----------------------------------------------------------------------------------------------
+
 
 def _rng(seed):
     return np.random.default_rng(seed)
@@ -71,6 +73,7 @@ def _redraw(make, pre_activations):
 
 def _net_data(dims, n):
     """X (n, dims[0]), y (n,), and params W1, b1, ... for a net of layer sizes ``dims``, off the kinks."""
+
     def make(rng):
         X = rng.standard_normal((n, dims[0]))
         y = rng.integers(dims[-1], size=n)
@@ -95,6 +98,7 @@ def _net_data(dims, n):
 # The checks: each returns GradCheckResults, one per parameter, in the order of PLAN
 # ----------------------------------------------------------------------------------------------
 
+
 def _layers():
     return importlib.import_module("cs231n.layers")
 
@@ -112,6 +116,7 @@ def _check_activation(name, signed):
         rng = _rng(2)
         x = _signed_away_from_zero(rng, (4, 5)) if signed else rng.standard_normal((4, 5))
         return check_layer(getattr(L, f"{name}_forward"), getattr(L, f"{name}_backward"), [x], names=names, h=H)
+
     return run
 
 
@@ -130,8 +135,10 @@ def _check_loss(name):
         loss = getattr(_layers(), name)
         x, y = _redraw(_loss_inputs, _hinge_margins) if name == "svm_loss" else _loss_inputs(_rng(3))
         _, dx = loss(x.copy(), y)  # a copy: check_gradient itself catches a loss that mutates x
-        return [check_gradient(lambda v: loss(v, y)[0], x, dx, h=H, function=name, param=names[0],
-                               batch_size=x.shape[0])]
+        return [
+            check_gradient(lambda v: loss(v, y)[0], x, dx, h=H, function=name, param=names[0], batch_size=x.shape[0])
+        ]
+
     return run
 
 
@@ -158,6 +165,7 @@ def _check_net(build, dims, reg):
         # The check is about the gradients, so the weights are ours, in float64, off the kinks.
         model.params = {k: v.copy() for k, v in params.items()}
         return check_model(model, X, y, names=names, h=H)
+
     return run
 
 
@@ -166,8 +174,9 @@ def _two_layer(fc, dims, reg):
 
 
 def _fully_connected(fc, dims, reg):
-    return fc.FullyConnectedNet, dict(hidden_dims=list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1],
-                                      reg=reg, dtype=np.float64, seed=0)
+    return fc.FullyConnectedNet, dict(
+        hidden_dims=list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1], reg=reg, dtype=np.float64, seed=0
+    )
 
 
 # (label, parameters, check): the rows of the report, in order; check(parameters) -> GradCheckResults.
@@ -180,18 +189,20 @@ PLAN = [
     ("svm_loss", ("x",), _check_loss("svm_loss")),
     ("softmax_loss", ("x",), _check_loss("softmax_loss")),
     ("affine_relu_backward", ("x", "w", "b"), _check_affine_relu),
-    ("TwoLayerNet.loss reg=0.0", ("W1", "b1", "W2", "b2"),
-     _check_net(_two_layer, (12, 7, 4), 0.0)),
-    ("TwoLayerNet.loss reg=0.7", ("W1", "b1", "W2", "b2"),
-     _check_net(_two_layer, (12, 7, 4), 0.7)),
-    ("FullyConnectedNet.loss [20, 30] reg=0.7", ("W1", "b1", "W2", "b2", "W3", "b3"),
-     _check_net(_fully_connected, (15, 20, 30, 10), 0.7)),
+    ("TwoLayerNet.loss reg=0.0", ("W1", "b1", "W2", "b2"), _check_net(_two_layer, (12, 7, 4), 0.0)),
+    ("TwoLayerNet.loss reg=0.7", ("W1", "b1", "W2", "b2"), _check_net(_two_layer, (12, 7, 4), 0.7)),
+    (
+        "FullyConnectedNet.loss [20, 30] reg=0.7",
+        ("W1", "b1", "W2", "b2", "W3", "b3"),
+        _check_net(_fully_connected, (15, 20, 30, 10), 0.7),
+    ),
 ]
 
 
 # ----------------------------------------------------------------------------------------------
 # The worker: runs inside the assembled folder, one JSON line per row
 # ----------------------------------------------------------------------------------------------
+
 
 class _CheckTimeout(BaseException):
     """Raised by the alarm; a BaseException so that student code's ``except Exception`` cannot eat it."""
@@ -220,19 +231,35 @@ def _error_rows(label, params, exc, root, timeout):
     else:
         verdict, text = "ERROR", f"crashed: {type(exc).__name__}: {exc}{_where(exc, root)}"
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
-    return [{"function": label, "param": p, "rel_error": None, "verdict": verdict, "diagnosis": text,
-             "details": f"{label} w.r.t. {p}: {text}\n{details}"} for p in params]
+    return [
+        {
+            "function": label,
+            "param": p,
+            "rel_error": None,
+            "verdict": verdict,
+            "diagnosis": text,
+            "details": f"{label} w.r.t. {p}: {text}\n{details}",
+        }
+        for p in params
+    ]
 
 
 def _result_row(label, r):
-    return {"function": label, "param": r.param, "rel_error": None if np.isnan(r.rel_error) else r.rel_error,
-            "verdict": r.verdict, "diagnosis": r.diagnosis_summary(), "details": r.report()}
+    return {
+        "function": label,
+        "param": r.param,
+        "rel_error": None if np.isnan(r.rel_error) else r.rel_error,
+        "verdict": r.verdict,
+        "diagnosis": r.diagnosis_summary(),
+        "details": r.report(),
+    }
 
 
 def _worker(out_path, timeout):
     """Run every check of PLAN in this process and append one JSON line per row to ``out_path``."""
     root = Path.cwd().resolve()
-    import cs231n
+    import cs231n  # noqa: PLC0415 (in the worker, after the submission is first on sys.path)
+
     if not Path(cs231n.__file__).resolve().is_relative_to(root):
         raise RuntimeError(f"the checks imported cs231n from {cs231n.__file__}, not from {root}")
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -253,6 +280,7 @@ def _worker(out_path, timeout):
 # ----------------------------------------------------------------------------------------------
 # The trusted side: find the files, assemble the folder, run the worker, print the table
 # ----------------------------------------------------------------------------------------------
+
 
 class SubmissionError(ValueError):
     """The submission cannot be used at all (no such path, not a folder or a zip)."""
@@ -286,8 +314,11 @@ def find_student_files(root):
             found[rel] = exact
             continue
         if candidates is None:  # searched only when needed: a working copy may hold a whole venv
-            candidates = [p for p in Path(root).rglob("*.py")
-                          if not any(part.startswith((".", "__MACOSX")) for part in p.relative_to(root).parts)]
+            candidates = [
+                p
+                for p in Path(root).rglob("*.py")
+                if not any(part.startswith((".", "__MACOSX")) for part in p.relative_to(root).parts)
+            ]
         suffix = [p for p in candidates if p.as_posix().endswith("/" + rel)]
         named = [p for p in candidates if p.name == Path(rel).name]
         pick = suffix or (named if len(named) == 1 else [])
@@ -298,8 +329,9 @@ def find_student_files(root):
 def _assemble(files, tmp):
     """Copy the installed kit to ``tmp/kit/cs231n`` and put the submission's student files over it."""
     kit = tmp / "kit"
-    shutil.copytree(Path(__file__).resolve().parent, kit / "cs231n",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        Path(__file__).resolve().parent, kit / "cs231n", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     for rel, src in files.items():
         dest = kit / rel
         if src is None:
@@ -345,9 +377,16 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
         env = {**os.environ, "PYTHONPATH": str(kit), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
         code = "import sys; from cs231n.gradient_report import _worker; _worker(sys.argv[1], float(sys.argv[2]))"
         try:
-            proc = subprocess.run([sys.executable, "-c", code, str(out_path), str(timeout)], cwd=kit, env=env,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  timeout=timeout * (len(PLAN) + 2), text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(out_path), str(timeout)],
+                cwd=kit,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=timeout * (len(PLAN) + 2),
+                text=True,
+            )
             last = proc.stderr.strip().splitlines()[-1:] or ["no message"]
             stopped = f"exit code {proc.returncode}: {last[0]}"
         except subprocess.TimeoutExpired:
@@ -356,21 +395,39 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
     rows = []
     for i, (label, params, _) in enumerate(PLAN):
         mine = [{k: v for k, v in r.items() if k != "check"} for r in done if r["check"] == i]
-        rows += mine or [{"function": label, "param": p, "rel_error": None, "verdict": "ERROR",
-                          "diagnosis": f"not run: the checking process stopped ({stopped})",
-                          "details": ""} for p in params]
+        rows += mine or [
+            {
+                "function": label,
+                "param": p,
+                "rel_error": None,
+                "verdict": "ERROR",
+                "diagnosis": f"not run: the checking process stopped ({stopped})",
+                "details": "",
+            }
+            for p in params
+        ]
+
     def shown(p):  # a file inside a zip is named by its member path, not by the deleted temp folder
         if p is None or submission is None or Path(submission).is_dir():
             return str(p) if p else None
         return f"{submission}!{p.relative_to(root).as_posix()}"
+
     return rows, {rel: shown(p) for rel, p in files.items()}
 
 
 def format_table(rows):
     """The rows as a fixed-width text table: function, param, rel. error, verdict, diagnosis."""
     head = ("function", "param", "rel. error", "verdict", "diagnosis")
-    cells = [(r["function"], r["param"], "-" if r["rel_error"] is None else f"{r['rel_error']:.2e}",
-              r["verdict"], r["diagnosis"]) for r in rows]
+    cells = [
+        (
+            r["function"],
+            r["param"],
+            "-" if r["rel_error"] is None else f"{r['rel_error']:.2e}",
+            r["verdict"],
+            r["diagnosis"],
+        )
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(4)]
     lines = ["  ".join(c[i].ljust(widths[i]) for i in range(4)) + "  " + c[4] for c in [head, *cells]]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[4]))
@@ -405,8 +462,10 @@ def render(rows, files, name, details=False):
         lines += ["\n" + r["details"] for r in rows if r["verdict"] != "PASS" and r["details"]]
     failed = any(r["verdict"] not in OK_VERDICTS for r in rows)
     if any(r["verdict"] == "FAIL" for r in rows):
-        lines.append("Later rows use the earlier functions (affine_relu uses affine and relu, the nets use "
-                     "all of them): fix the first FAIL first.")
+        lines.append(
+            "Later rows use the earlier functions (affine_relu uses affine and relu, the nets use "
+            "all of them): fix the first FAIL first."
+        )
     if failed and not details:
         lines.append("Run again with --details to read what each failing check found.")
     return "\n".join(lines), 1 if failed else 0
@@ -422,11 +481,14 @@ def run_report(submission=None, details=False, timeout=CHECK_TIMEOUT, out=None):
 
 def main(argv=None):
     """Command line entry: ``python -m cs231n.gradient_report [SUBMISSION] [--details] [--timeout S]``."""
-    parser = argparse.ArgumentParser(prog="python -m cs231n.gradient_report",
-                                     description="Run every gradient check of the kit on a submission.")
+    parser = argparse.ArgumentParser(
+        prog="python -m cs231n.gradient_report", description="Run every gradient check of the kit on a submission."
+    )
     parser.add_argument("submission", nargs="?", help="a submission folder or .zip (default: the working copy)")
     parser.add_argument("--details", action="store_true", help="explain every row that is not a PASS")
-    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help=f"seconds one check may take (default {CHECK_TIMEOUT})")
+    parser.add_argument(
+        "--timeout", type=float, default=CHECK_TIMEOUT, help=f"seconds one check may take (default {CHECK_TIMEOUT})"
+    )
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be positive, got {args.timeout}")

@@ -17,6 +17,7 @@ Example, the lecture's f(x, y, z) = (x + y) z::
     g.backward()                       # {'x': -4.0, 'y': -4.0, 'z': 3.0, 'q': -4.0, 'f': 1.0}
     fig = draw_graph(g)
 """
+
 import math
 import numbers
 
@@ -239,7 +240,7 @@ class Reciprocal(Gate):
         ###########################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        dx = -1.0 / self.x ** 2 * dout
+        dx = -1.0 / self.x**2 * dout
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ###########################################################################
@@ -299,7 +300,7 @@ class Graph:
     """
 
     def __init__(self):
-        self.nodes = []        # (gate, input wire names, output wire name), in the order added
+        self.nodes = []  # (gate, input wire names, output wire name), in the order added
         self.values = {}
         self.grads = {}
 
@@ -357,7 +358,7 @@ class Graph:
     def topological_order(self):
         """Return the nodes ordered so that every gate comes after the gates writing its inputs."""
         writer = {node[2]: node for node in self.nodes}
-        order, state = [], {}   # state: 1 while visiting, 2 when done
+        order, state = [], {}  # state: 1 while visiting, 2 when done
 
         def visit(node):
             if state.get(node[2]) == 2:
@@ -441,8 +442,8 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
     -------
     fig : matplotlib Figure
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Circle
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib only when a graph is drawn)
+    from matplotlib.patches import Circle  # noqa: PLC0415
 
     if not graph.nodes:
         raise ValueError("graph has no gates to draw")
@@ -459,7 +460,7 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
         placed = sorted((w for w in col if col[w] == c), key=lambda w: -row[w])
         for above, below in zip(placed, placed[1:]):
             row[below] = min(row[below], row[above] - 1.0)
-    gap, radius, stub = 1.7, 0.22, 0.55   # data units: column spacing, gate size, wire stub
+    gap, radius, stub = 1.7, 0.22, 0.55  # data units: column spacing, gate size, wire stub
     x_max = gap * (width - 1) + radius + stub + 0.4
     y_min, y_max = min(row.values()) - 0.6, max(row.values()) + 0.6
     if ax is None:
@@ -469,11 +470,9 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
 
     def label(name, x, y):
         if name in graph.values:
-            ax.text(x, y + 0.03, fmt.format(graph.values[name]), ha="center", va="bottom",
-                    color="green", fontsize=11)
+            ax.text(x, y + 0.03, fmt.format(graph.values[name]), ha="center", va="bottom", color="green", fontsize=11)
         if name in graph.grads:
-            ax.text(x, y - 0.03, fmt.format(graph.grads[name]), ha="center", va="top",
-                    color="red", fontsize=11)
+            ax.text(x, y - 0.03, fmt.format(graph.grads[name]), ha="center", va="top", color="red", fontsize=11)
 
     def source_end(name):
         """Right end of the stub that leaves the wire's source."""
@@ -491,8 +490,9 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
         ax.text(gx, gy, gate.label, ha="center", va="center", fontsize=10, zorder=4)
         for w in ins:
             x0, y0 = source_end(w)
-            ax.annotate("", xy=(gx - radius, gy), xytext=(x0, y0),
-                        arrowprops=dict(arrowstyle="->", lw=1, shrinkA=0, shrinkB=0))
+            ax.annotate(
+                "", xy=(gx - radius, gy), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=1, shrinkA=0, shrinkB=0)
+            )
         x0 = gx + radius
         ax.plot([x0, x0 + stub], [gy, gy], color="black", lw=1)
         label(out, x0 + stub / 2, gy)

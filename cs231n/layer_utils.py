@@ -3,6 +3,7 @@
 A sandwich's cache is the tuple of its parts' caches, and its backward runs the parts' backwards in
 reverse order.
 """
+
 from .layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 

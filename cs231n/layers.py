@@ -6,6 +6,7 @@ upstream gradient ``dout`` (shaped like ``out``) and returns the gradients with 
 inputs, in the order of the forward function's arguments. Each forward sits right above its
 backward. Inputs are never modified in place, and the outputs keep the inputs' float dtype.
 """
+
 import numbers
 
 import numpy as np

@@ -26,6 +26,7 @@ config : dict
 
 The ``Solver`` keeps one config per parameter, so every parameter has its own state.
 """
+
 import numpy as np
 
 from .blas import axpy

@@ -32,6 +32,7 @@ numbers and settings; nothing pickled) written atomically each time the accuraci
 interrupted or crashed run keeps its last complete checkpoint, and ``resume_from=path`` continues it
 so that it ends with the same histories and parameters as a run that was never interrupted.
 """
+
 import json
 import math
 import os
@@ -316,8 +317,9 @@ class Solver:
         if self.checkpoint_name is not None:
             folder = os.path.dirname(os.path.abspath(self.checkpoint_name))
             if not os.path.isdir(folder):
-                raise ValueError(f"checkpoint_name {self.checkpoint_name!r} points into {folder}, "
-                                 "which is not an existing folder")
+                raise ValueError(
+                    f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
+                )
 
         if isinstance(self.update_rule, str):
             if self.update_rule.startswith("_") or not callable(getattr(optim, self.update_rule, None)):
@@ -328,8 +330,9 @@ class Solver:
 
         if isinstance(self.lr_schedule, str):
             if self.lr_schedule not in LR_SCHEDULES:
-                raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, "
-                                 f"got {self.lr_schedule!r}")
+                raise ValueError(
+                    f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, got {self.lr_schedule!r}"
+                )
             self._schedule = LR_SCHEDULES[self.lr_schedule]
         elif self.lr_schedule is None or callable(self.lr_schedule):
             self._schedule = self.lr_schedule
@@ -383,15 +386,19 @@ class Solver:
         lr = self._learning_rate()
         msg = f"The loss became {loss} at iteration {iteration} (epoch {self.epoch + 1}/{self.num_epochs})"
         if iteration == 1:
-            msg += (", before any update: look for NaN or inf in the training data and check the "
-                    "initialization (weight_scale).")
+            msg += (
+                ", before any update: look for NaN or inf in the training data and check the "
+                "initialization (weight_scale)."
+            )
         elif lr is None:
             msg += ". The updates diverged: lower the update rule's step size."
         else:
             # Suggest a new base rate: the one in use may already be decayed or scheduled.
             base = lr if self.lr0 is None else self.lr0
-            msg += (f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
-                    f"e.g. 10x: optim_config['learning_rate'] = {base / 10:.3g}.")
+            msg += (
+                f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
+                f"e.g. 10x: optim_config['learning_rate'] = {base / 10:.3g}."
+            )
         if self.last_checkpoint is not None:
             msg += f" The last good checkpoint is {self.last_checkpoint}."
         raise LossDivergedError(msg, loss=loss, iteration=iteration, learning_rate=lr)
@@ -429,7 +436,7 @@ class Solver:
         num_batches = -(-N // batch_size)
         y_pred = []
         for i in range(num_batches):
-            scores = self.model.loss(X[i * batch_size:(i + 1) * batch_size])
+            scores = self.model.loss(X[i * batch_size : (i + 1) * batch_size])
             y_pred.append(np.argmax(scores, axis=1))
         return float(np.mean(np.hstack(y_pred) == y))
 
@@ -460,8 +467,11 @@ class Solver:
                 lr_text = "n/a" if lr is None else f"{lr:.3g}"
                 loss = self.loss_history[-1]
                 loss_text = f"{loss:f}" if abs(loss) < 1e6 else f"{loss:.6e}"
-                print(f"(Iteration {t + 1} / {num_iterations}) loss: {loss_text} "
-                      f"| lr {lr_text} | {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}", flush=True)
+                print(
+                    f"(Iteration {t + 1} / {num_iterations}) loss: {loss_text} "
+                    f"| lr {lr_text} | {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}",
+                    flush=True,
+                )
 
             epoch_end = (t + 1) % iterations_per_epoch == 0
             if epoch_end:
@@ -483,9 +493,12 @@ class Solver:
                 self._save_checkpoint()
 
                 if self.verbose:
-                    print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
-                          f"val_acc: {val_acc:f} (best {self.best_val_acc:f}) "
-                          f"| {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}", flush=True)
+                    print(
+                        f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
+                        f"val_acc: {val_acc:f} (best {self.best_val_acc:f}) "
+                        f"| {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}",
+                        flush=True,
+                    )
 
         if self.best_params:
             # Copies, so that training the model further never alters best_params.
@@ -510,8 +523,10 @@ class Solver:
                 elif isinstance(v, (bool, int, float, np.number)):
                     optim_scalars[p][k] = v.item() if isinstance(v, np.generic) else v
                 else:
-                    raise TypeError(f"optim_config entry {k!r} of parameter {p!r} is a {type(v).__name__}; "
-                                    "checkpoints hold only numbers and arrays")
+                    raise TypeError(
+                        f"optim_config entry {k!r} of parameter {p!r} is a {type(v).__name__}; "
+                        "checkpoints hold only numbers and arrays"
+                    )
 
         rng_name, rng_keys, rng_pos, has_gauss, cached_gaussian = np.random.get_state()
         arrays["rng_keys"] = rng_keys
@@ -526,8 +541,12 @@ class Solver:
             "best_val_acc": float(self.best_val_acc),
             "lr0": self.lr0,
             "optim_scalars": optim_scalars,
-            "rng": {"name": rng_name, "pos": int(rng_pos), "has_gauss": int(has_gauss),
-                    "cached_gaussian": float(cached_gaussian)},
+            "rng": {
+                "name": rng_name,
+                "pos": int(rng_pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached_gaussian),
+            },
             "settings": {
                 "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
                 "batch_size": self.batch_size,
@@ -571,15 +590,19 @@ class Solver:
             raise ValueError(f"{path} is not a Solver checkpoint (.npz without pickled data): {e}") from e
         meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
         if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a Solver checkpoint: its format is {meta.get('format')!r}, "
-                             f"expected {CHECKPOINT_FORMAT!r}")
+            raise ValueError(
+                f"{path} is not a Solver checkpoint: its format is {meta.get('format')!r}, "
+                f"expected {CHECKPOINT_FORMAT!r}"
+            )
 
         settings = meta["settings"]
         mine = {"batch_size": self.batch_size, "num_train": int(self.X_train.shape[0])}
         theirs = {k: settings[k] for k in mine}
         if theirs != mine:
-            raise ValueError(f"checkpoint {path} was written with {theirs}, this Solver has {mine}: "
-                             "resume with the same training data and batch_size")
+            raise ValueError(
+                f"checkpoint {path} was written with {theirs}, this Solver has {mine}: "
+                "resume with the same training data and batch_size"
+            )
 
         params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
         expected = {k: np.shape(v) for k, v in self.model.params.items()}

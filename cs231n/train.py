@@ -15,6 +15,7 @@ comparison, and writes to the output folder (default ``output/``):
 - ``two_layer_net.npz``: the trained net (``TwoLayerNet.load`` reads it back);
 - ``results.json``: dataset, hyperparameters, accuracies and training time.
 """
+
 import argparse
 import json
 import sys
@@ -36,10 +37,34 @@ from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, p
 
 # Hyperparameters per dataset; every one can be overridden on the command line.
 PRESETS = {
-    "spiral": dict(hidden_size=100, epochs=20, lr=3e-2, reg=1e-4, batch_size=12, lr_decay=1.0, lr_schedule=None,
-                   weight_scale=1e-1, update_rule="adam", dtype="float64", num_training=None, baseline=True),
-    "cifar10": dict(hidden_size=500, epochs=10, lr=5e-4, reg=5e-2, batch_size=200, lr_decay=1.0, lr_schedule="cosine",
-                    weight_scale=1e-3, update_rule="adam", dtype="float32", num_training=49000, baseline=False),
+    "spiral": dict(
+        hidden_size=100,
+        epochs=20,
+        lr=3e-2,
+        reg=1e-4,
+        batch_size=12,
+        lr_decay=1.0,
+        lr_schedule=None,
+        weight_scale=1e-1,
+        update_rule="adam",
+        dtype="float64",
+        num_training=None,
+        baseline=True,
+    ),
+    "cifar10": dict(
+        hidden_size=500,
+        epochs=10,
+        lr=5e-4,
+        reg=5e-2,
+        batch_size=200,
+        lr_decay=1.0,
+        lr_schedule="cosine",
+        weight_scale=1e-3,
+        update_rule="adam",
+        dtype="float32",
+        num_training=49000,
+        baseline=False,
+    ),
 }
 SPLITS = ("train", "val", "test")
 
@@ -54,13 +79,22 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m cs231n.train",
         description="Train a two-layer net (affine - relu - affine - softmax) with the Solver and write its "
-                    "curves, plots and model to an output folder.",
-        epilog="Options left out take the dataset's preset: " + "; ".join(
-            f"{name}: " + ", ".join(f"{k}={v}" for k, v in preset.items()) for name, preset in PRESETS.items()))
-    p.add_argument("--dataset", choices=("auto", "spiral", "cifar10"), default="auto",
-                   help="auto (default): cifar10 when its batches are found, else spiral")
-    p.add_argument("--cifar10-dir", type=Path, default=None,
-                   help=f"folder of the CIFAR-10 batches (default: $CIFAR10_DIR or {default_cifar10_dir()})")
+        "curves, plots and model to an output folder.",
+        epilog="Options left out take the dataset's preset: "
+        + "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in preset.items()) for name, preset in PRESETS.items()),
+    )
+    p.add_argument(
+        "--dataset",
+        choices=("auto", "spiral", "cifar10"),
+        default="auto",
+        help="auto (default): cifar10 when its batches are found, else spiral",
+    )
+    p.add_argument(
+        "--cifar10-dir",
+        type=Path,
+        default=None,
+        help=f"folder of the CIFAR-10 batches (default: $CIFAR10_DIR or {default_cifar10_dir()})",
+    )
     p.add_argument("--num-training", type=int, help="CIFAR-10 training images (the 1,000 after them stay val)")
     p.add_argument("--hidden-size", type=int, help="hidden units H")
     p.add_argument("--epochs", type=int, help="training epochs")
@@ -68,13 +102,20 @@ def build_parser():
     p.add_argument("--reg", type=float, help="L2 regularization strength")
     p.add_argument("--batch-size", type=int, help="minibatch size")
     p.add_argument("--lr-decay", type=float, help="learning-rate factor applied after each epoch")
-    p.add_argument("--lr-schedule", choices=("step", "cosine", "linear", "inv_sqrt"),
-                   help="learning-rate schedule over all updates (sets --lr-decay to 1)")
+    p.add_argument(
+        "--lr-schedule",
+        choices=("step", "cosine", "linear", "inv_sqrt"),
+        help="learning-rate schedule over all updates (sets --lr-decay to 1)",
+    )
     p.add_argument("--weight-scale", type=float, help="standard deviation of the initial weights")
     p.add_argument("--update-rule", choices=("sgd", "sgd_momentum", "rmsprop", "adam"), help="update rule")
     p.add_argument("--dtype", choices=("float32", "float64"), help="float type of the data and parameters")
-    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
-                   help="also train a linear softmax classifier for comparison (default: on for spiral)")
+    p.add_argument(
+        "--baseline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also train a linear softmax classifier for comparison (default: on for spiral)",
+    )
     p.add_argument("--output-dir", type=Path, default=Path("output"), help="where to write plots and model")
     p.add_argument("--seed", type=int, default=0, help="seed of the data split, the weights and the minibatches")
     p.add_argument("--print-every", type=int, default=100, help="print the loss every this many iterations")
@@ -99,8 +140,10 @@ def choose_dataset(args):
         return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir}."
     if (Path(cifar_dir) / "data_batch_1").is_file():
         return "cifar10", f"Dataset: CIFAR-10 from {cifar_dir} (found there; --dataset spiral for the toy data)."
-    return "spiral", (f"Dataset: the built-in spiral, since CIFAR-10 is not in {cifar_dir}. To train on "
-                      f"CIFAR-10, run `{GET_DATASETS_COMMAND}` and then this command again.")
+    return "spiral", (
+        f"Dataset: the built-in spiral, since CIFAR-10 is not in {cifar_dir}. To train on "
+        f"CIFAR-10, run `{GET_DATASETS_COMMAND}` and then this command again."
+    )
 
 
 def resolve_settings(args, dataset):
@@ -138,11 +181,18 @@ def train_model(model, data, settings, verbose, print_every):
     """Train ``model`` with a Solver set up from ``settings``; returns the Solver and the seconds taken."""
     # The nets draw their weights in float64; cast once so float32 runs stay float32 throughout.
     model.params = {k: v.astype(settings["dtype"]) for k, v in model.params.items()}
-    solver = Solver(model, data, update_rule=settings["update_rule"],
-                    optim_config={"learning_rate": settings["lr"]}, lr_decay=settings["lr_decay"],
-                    lr_schedule=settings["lr_schedule"],
-                    batch_size=settings["batch_size"], num_epochs=settings["epochs"],
-                    print_every=print_every, verbose=verbose)
+    solver = Solver(
+        model,
+        data,
+        update_rule=settings["update_rule"],
+        optim_config={"learning_rate": settings["lr"]},
+        lr_decay=settings["lr_decay"],
+        lr_schedule=settings["lr_schedule"],
+        batch_size=settings["batch_size"],
+        num_epochs=settings["epochs"],
+        print_every=print_every,
+        verbose=verbose,
+    )
     tic = time.perf_counter()
     solver.train()
     return solver, time.perf_counter() - tic
@@ -173,20 +223,34 @@ def run(args, dataset, note, settings):
     say("Splits: " + ", ".join(f"{s} {data[f'X_{s}'].shape}" for s in SPLITS))
     say("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
 
-    net = TwoLayerNet(input_dim=input_dim, hidden_dim=settings["hidden_size"], num_classes=num_classes,
-                      weight_scale=settings["weight_scale"], reg=settings["reg"])
+    net = TwoLayerNet(
+        input_dim=input_dim,
+        hidden_dim=settings["hidden_size"],
+        num_classes=num_classes,
+        weight_scale=settings["weight_scale"],
+        reg=settings["reg"],
+    )
     say(f"Training the two-layer net ({input_dim} - {settings['hidden_size']} - {num_classes}):")
     solver, seconds = train_model(net, data, settings, verbose=not args.quiet, print_every=args.print_every)
-    results = {"dataset": dataset, "settings": settings, "seed": args.seed,
-               "two_layer": {"accuracy": accuracies(solver, data), "seconds": seconds}}
+    results = {
+        "dataset": dataset,
+        "settings": settings,
+        "seed": args.seed,
+        "two_layer": {"accuracy": accuracies(solver, data), "seconds": seconds},
+    }
 
     linear = None
     if settings["baseline"]:
-        linear = FullyConnectedNet([], input_dim=input_dim, num_classes=num_classes, reg=settings["reg"],
-                                   weight_scale=settings["weight_scale"], dtype=settings["dtype"])
+        linear = FullyConnectedNet(
+            [],
+            input_dim=input_dim,
+            num_classes=num_classes,
+            reg=settings["reg"],
+            weight_scale=settings["weight_scale"],
+            dtype=settings["dtype"],
+        )
         say("Training the linear softmax classifier for comparison:")
-        linear_solver, linear_seconds = train_model(linear, data, settings, verbose=False,
-                                                    print_every=args.print_every)
+        linear_solver, linear_seconds = train_model(linear, data, settings, verbose=False, print_every=args.print_every)
         results["linear"] = {"accuracy": accuracies(linear_solver, data), "seconds": linear_seconds}
 
     out = Path(args.output_dir)
@@ -201,17 +265,27 @@ def run(args, dataset, note, settings):
     save(plot_training_curves(solver, title=title), "curves.png")
     if dataset == "spiral":
         acc = results["two_layer"]["accuracy"]["val"]
-        save(plot_decision_boundary(net, data["X_train"], data["y_train"],
-                                    title=f"Two-layer net, H={settings['hidden_size']} (val {100 * acc:.1f}%)"),
-             "decision_boundary.png")
+        save(
+            plot_decision_boundary(
+                net,
+                data["X_train"],
+                data["y_train"],
+                title=f"Two-layer net, H={settings['hidden_size']} (val {100 * acc:.1f}%)",
+            ),
+            "decision_boundary.png",
+        )
         if linear is not None:
             acc = results["linear"]["accuracy"]["val"]
-            save(plot_decision_boundary(linear, data["X_train"], data["y_train"],
-                                        title=f"Linear softmax classifier (val {100 * acc:.1f}%)"),
-                 "decision_boundary_linear.png")
+            save(
+                plot_decision_boundary(
+                    linear, data["X_train"], data["y_train"], title=f"Linear softmax classifier (val {100 * acc:.1f}%)"
+                ),
+                "decision_boundary_linear.png",
+            )
     else:
-        save(plot_first_layer_weights(net.params["W1"], image_shape=data["X_train"].shape[1:]),
-             "first_layer_weights.png")
+        save(
+            plot_first_layer_weights(net.params["W1"], image_shape=data["X_train"].shape[1:]), "first_layer_weights.png"
+        )
     net.save(out / "two_layer_net.npz")
     written.append("two_layer_net.npz")
     results["files"] = written + ["results.json"]

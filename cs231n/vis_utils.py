@@ -4,6 +4,7 @@ The plotting functions build a ``matplotlib.figure.Figure`` directly (no pyplot 
 under any backend, Agg included) and return it: save it with ``fig.savefig(path)``, or show it in a
 notebook by making it the last expression of a cell (or ``display(fig)``).
 """
+
 from math import ceil, sqrt
 
 import numpy as np
@@ -46,7 +47,7 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     cells[:N, :H, :W] = scaled
     grid = cells.reshape(G, G, H + padding, W + padding, C).transpose(0, 2, 1, 3, 4)
     grid = grid.reshape(G * (H + padding), G * (W + padding), C)
-    return grid[:G * (H + padding) - padding, :G * (W + padding) - padding]
+    return grid[: G * (H + padding) - padding, : G * (W + padding) - padding]
 
 
 def plot_training_curves(solver, title=None):

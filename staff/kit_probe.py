@@ -9,6 +9,7 @@ the build can prove it tested the kit and not the staff source.
 On the instrumented reference copy, every solution region starts with ``kit_probe.reached(name)``;
 the plugin then also records which tests reach which region.
 """
+
 import json
 import os
 import sys
@@ -77,18 +78,26 @@ def pytest_runtest_makereport(item, call):
     if report.when != "call" and report.outcome == "passed":
         return
     excinfo = call.excinfo
-    _write({
-        "nodeid": report.nodeid,
-        "when": report.when,
-        "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
-        "exceptions": _chain(excinfo.value) if excinfo is not None else [],
-    })
+    _write(
+        {
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": "xfailed" if hasattr(report, "wasxfail") else report.outcome,
+            "exceptions": _chain(excinfo.value) if excinfo is not None else [],
+        }
+    )
 
 
 def pytest_collectreport(report):
     if report.failed:
-        _write({"nodeid": report.nodeid, "when": "collect", "outcome": "failed",
-                "exceptions": [["CollectError", str(report.longrepr)[-2000:]]]})
+        _write(
+            {
+                "nodeid": report.nodeid,
+                "when": "collect",
+                "outcome": "failed",
+                "exceptions": [["CollectError", str(report.longrepr)[-2000:]]],
+            }
+        )
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -8,13 +8,14 @@ notebook rules live here too so that ``.py`` files and notebooks are blanked by 
 
 Standard library only: the autograder zip ships this file, and notebooks arrive as nbformat nodes.
 """
+
 import ast
 import copy
 import re
 import tokenize
 from dataclasses import dataclass
 from io import StringIO
-from typing import Optional, Tuple
+from typing import Optional
 
 START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
@@ -31,8 +32,7 @@ ANSWER_STUB = "**Your Answer:** *fill this in.*"
 CELL_TODO = "# TODO: write your code here."
 
 STUB_MESSAGE = (
-    "{function} in {relpath} is not implemented yet: "
-    "fill in the region between the START/END OF YOUR CODE lines"
+    "{function} in {relpath} is not implemented yet: fill in the region between the START/END OF YOUR CODE lines"
 )
 # Parses STUB_MESSAGE back into (function, relpath); the release proof reads failures with it.
 STUB_MESSAGE_RE = re.compile(r"(?P<function>[\w.]+) in (?P<relpath>[\w./-]+) is not implemented yet")
@@ -70,7 +70,7 @@ class Region:
     start: int
     end: int
     indent: str
-    body: Tuple[str, ...]
+    body: tuple[str, ...]
 
 
 def _is_marker_like(line):
@@ -130,8 +130,7 @@ def scan_markers(text, where):
             open_at = None
         elif _is_marker_like(line):
             raise MarkerError(
-                f"{where}, line {n}: altered marker line {s!r}; a marker must read exactly "
-                f"{START!r} or {END!r}"
+                f"{where}, line {n}: altered marker line {s!r}; a marker must read exactly {START!r} or {END!r}"
             )
     if open_at is not None:
         raise MarkerError(f"{where}, line {open_at[0]}: START marker is never closed by an END marker")
@@ -164,8 +163,10 @@ def staff_blocks(text, where):
         s = line.strip()
         if s == STAFF_START:
             if open_at is not None:
-                raise MarkerError(f"{where}, line {n}: staff-only START inside the block opened at line "
-                                  f"{open_at}; blocks must not nest")
+                raise MarkerError(
+                    f"{where}, line {n}: staff-only START inside the block opened at line "
+                    f"{open_at}; blocks must not nest"
+                )
             open_at = n
         elif s == STAFF_END:
             if open_at is None:
@@ -173,8 +174,10 @@ def staff_blocks(text, where):
             blocks.append((open_at, n))
             open_at = None
         elif s.startswith("#") and _STAFF_WORDS.search(s):
-            raise MarkerError(f"{where}, line {n}: altered staff-only marker {s!r}; it must read exactly "
-                              f"{STAFF_START!r} or {STAFF_END!r}")
+            raise MarkerError(
+                f"{where}, line {n}: altered staff-only marker {s!r}; it must read exactly "
+                f"{STAFF_START!r} or {STAFF_END!r}"
+            )
     if open_at is not None:
         raise MarkerError(f"{where}, line {open_at}: staff-only START is never closed by an END")
     return blocks
@@ -214,8 +217,10 @@ def strip_staff_blocks(text, relpath):
     try:
         compile(stripped, relpath, "exec")
     except SyntaxError as e:
-        raise MarkerError(f"{relpath}, line {e.lineno} once the staff-only blocks are gone: the file does not "
-                          f"compile ({e.msg}); a block must hold whole statements") from None
+        raise MarkerError(
+            f"{relpath}, line {e.lineno} once the staff-only blocks are gone: the file does not "
+            f"compile ({e.msg}); a block must hold whole statements"
+        ) from None
     return stripped, removed
 
 
@@ -346,8 +351,9 @@ def stub_python_source(text, relpath):
     if not regions:
         return text
     newline = "\r\n" if "\r\n" in text else "\n"
-    out = _replace_bodies(text.splitlines(), [(r.start, r.end, stub_lines(r.function, relpath, r.indent))
-                                               for r in regions])
+    out = _replace_bodies(
+        text.splitlines(), [(r.start, r.end, stub_lines(r.function, relpath, r.indent)) for r in regions]
+    )
     stubbed = newline.join(out) + (newline if text.endswith(("\n", "\r")) else "")
     try:
         compile(stubbed, relpath, "exec")
@@ -398,8 +404,16 @@ def code_lines(text):
     set of int
         1-based numbers of the lines on which a token other than a comment or string starts.
     """
-    skip = {tokenize.COMMENT, tokenize.STRING, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-            tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+    skip = {
+        tokenize.COMMENT,
+        tokenize.STRING,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENCODING,
+        tokenize.ENDMARKER,
+    }
     try:
         return {t.start[0] for t in tokenize.generate_tokens(StringIO(text).readline) if t.type not in skip}
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -457,8 +471,9 @@ def blank_notebook(nb, relpath):
                 removed.append((where, lines, SOLUTION_TAG))
                 cell.source = CELL_TODO
             else:
-                removed.extend((f"{where}, line {start}", lines[start : end - 1], SOLUTION_TAG)
-                               for start, end, _ in pairs)
+                removed.extend(
+                    (f"{where}, line {start}", lines[start : end - 1], SOLUTION_TAG) for start, end, _ in pairs
+                )
                 todo = [(start, end, [f"{indent}{CELL_TODO}", f"{indent}pass"]) for start, end, indent in pairs]
                 cell.source = "\n".join(_replace_bodies(lines, todo))
         elif ANSWER_TAG in tags:
@@ -466,8 +481,7 @@ def blank_notebook(nb, relpath):
             cell.source = ANSWER_STUB
         elif cell.cell_type == "code" and any(_is_marker_like(s) for s in source.splitlines()):
             raise MarkerError(
-                f"{where}: START/END markers in a cell not tagged {SOLUTION_TAG!r}; tag it or its "
-                "solution would ship"
+                f"{where}: START/END markers in a cell not tagged {SOLUTION_TAG!r}; tag it or its solution would ship"
             )
         if cell.cell_type == "code":
             cell.outputs = []

@@ -11,6 +11,7 @@ cannot: no solution line survives in the kit folder or its zip; the kit imports;
 fail on exactly the stubbed functions. The rules are in ``staff/README.md`` ("Building the
 release").
 """
+
 import argparse
 import ast
 import importlib.util
@@ -30,7 +31,6 @@ import nbformat
 
 import cs231n
 from cs231n.data_utils import default_cifar10_dir
-
 from staff.markers import (
     ANSWER_TAG,
     SOLUTION_TAG,
@@ -234,9 +234,11 @@ def find_leaks(secrets, texts):
             continue
         # A whole line counts commented out too ("# x = 1" holds the line "x = 1").
         flat, lines = compact(text), {compact(line).lstrip("#") for line in text.splitlines()}
-        leaks.extend(f"{where}: holds the solution line from {origin}: {secret!r}"
-                     for secret, (origin, anywhere) in secrets.items()
-                     if secret in lines or (anywhere and secret in flat))
+        leaks.extend(
+            f"{where}: holds the solution line from {origin}: {secret!r}"
+            for secret, (origin, anywhere) in secrets.items()
+            if secret in lines or (anywhere and secret in flat)
+        )
     return leaks
 
 
@@ -310,9 +312,12 @@ def stage(repo_root, student_dir):
             student, removed = blank_notebook(nb, rel)
             nbformat.write(student, dst)
             if removed:
-                blanked[rel] = {tag: [where for where, _, t in removed if t == tag] for tag in (SOLUTION_TAG, ANSWER_TAG)}
-                removed_lines[rel] = [(where, line, kind == ANSWER_TAG) for where, lines, kind in removed
-                                      for line in lines]
+                blanked[rel] = {
+                    tag: [where for where, _, t in removed if t == tag] for tag in (SOLUTION_TAG, ANSWER_TAG)
+                }
+                removed_lines[rel] = [
+                    (where, line, kind == ANSWER_TAG) for where, lines, kind in removed for line in lines
+                ]
             for cell in (c for c in nb.cells if c.cell_type == "code"):
                 if SOLUTION_TAG not in cell.metadata.get("tags", []):
                     public |= _public_lines(cell.source)
@@ -327,12 +332,16 @@ def stage(repo_root, student_dir):
     holders = set(stubs) | set(blanked)
     unlisted = sorted(holders - set(STUDENT_FILES))
     if unlisted:
-        raise ReleaseError(f"files with solution regions or tagged cells that are not in STUDENT_FILES "
-                           f"(staff/README.md): {unlisted}; add them there or remove the markers")
+        raise ReleaseError(
+            f"files with solution regions or tagged cells that are not in STUDENT_FILES "
+            f"(staff/README.md): {unlisted}; add them there or remove the markers"
+        )
     empty = sorted(set(STUDENT_FILES) - holders)
     if empty:
-        raise ReleaseError(f"student-owned files (STUDENT_FILES) that are missing or hold no solution region "
-                           f"or {SOLUTION_TAG!r}/{ANSWER_TAG!r} cell: {empty}")
+        raise ReleaseError(
+            f"student-owned files (STUDENT_FILES) that are missing or hold no solution region "
+            f"or {SOLUTION_TAG!r}/{ANSWER_TAG!r} cell: {empty}"
+        )
     secrets = {}
     for rel in sorted(removed_lines):
         for origin, line, prose in removed_lines[rel]:
@@ -362,11 +371,19 @@ def check_imports(kit_dir, modules=KIT_IMPORTS):
     ReleaseError
         When an import fails or a module comes from outside the kit.
     """
-    code = ("import importlib, json, sys; sys.path.insert(0, sys.argv[1]); "
-            "print(json.dumps({m: importlib.import_module(m).__file__ for m in sys.argv[2:]}))")
+    code = (
+        "import importlib, json, sys; sys.path.insert(0, sys.argv[1]); "
+        "print(json.dumps({m: importlib.import_module(m).__file__ for m in sys.argv[2:]}))"
+    )
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-I", "-c", code, str(kit_dir), *modules], cwd=kit_dir,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(kit_dir), *modules],
+        cwd=kit_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if proc.returncode != 0:
         raise ReleaseError(f"the kit does not import:\n{proc.stderr.strip()[-3000:]}")
     found = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -438,14 +455,18 @@ def run_kit_tests(kit_dir, cifar_dir=None):
         out = tmp / "records.jsonl"
         out.touch()
         # Nothing from the calling shell may add options or plugins that change what the probe sees.
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "CIFAR10_DIR", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "KIT_PROBE_TEST")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PYTHONPATH", "CIFAR10_DIR", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "KIT_PROBE_TEST")
+        }
         env.update(PYTHONPATH=str(tmp), KIT_PROBE_OUT=str(out), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
         if cifar_dir is not None:
             env["CIFAR10_DIR"] = str(cifar_dir)
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "kit_probe", "-p", "no:cacheprovider", "tests"]
-        proc = subprocess.run(cmd, cwd=kit_dir, env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd, cwd=kit_dir, env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT, stdin=subprocess.DEVNULL
+        )
         records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
     tail = f"{proc.stdout.strip()[-3000:]}\n{proc.stderr.strip()[-2000:]}"
     broken = [r for r in records if r.get("when") == "collect"]
@@ -455,9 +476,12 @@ def run_kit_tests(kit_dir, cifar_dir=None):
             m = STUB_MESSAGE_RE.search(r["exceptions"][0][1])
             why = f"calls the stub {m['function']} in {m['relpath']} at import time" if m else "does not import"
             lines.append(f"{r['nodeid']}: {why}")
-        raise ReleaseError(f"test modules of {kit_dir} that fail to collect (a public test must reach student code "
-                           "only inside a test function, so that one missing function fails only its tests):\n  "
-                           + "\n  ".join(lines) + f"\n{tail}")
+        raise ReleaseError(
+            f"test modules of {kit_dir} that fail to collect (a public test must reach student code "
+            "only inside a test function, so that one missing function fails only its tests):\n  "
+            + "\n  ".join(lines)
+            + f"\n{tail}"
+        )
     if proc.returncode not in (0, 1):
         raise ReleaseError(f"the tests of {kit_dir} did not run (pytest exit code {proc.returncode}):\n{tail}")
     package = [r["cs231n_file"] for r in records if "cs231n_file" in r]
@@ -536,12 +560,20 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
     ref_tests, reached = run_kit_tests(reference_dir, cifar_dir)
     bad_ref = sorted(t for t, (o, _) in ref_tests.items() if o == "failed")
     if bad_ref:
-        raise ReleaseError("public tests that fail on the reference solution (fix them first):\n  " + "\n  ".join(bad_ref))
+        raise ReleaseError(
+            "public tests that fail on the reference solution (fix them first):\n  " + "\n  ".join(bad_ref)
+        )
     names = {f"{f} in {rel}" for f, rel in stubs}
-    at_import = sorted(f"{name} (by {by})" for name, users in reached.items() for by in users
-                       if "::" not in by or by.startswith("fixture::"))
+    at_import = sorted(
+        f"{name} (by {by})"
+        for name, users in reached.items()
+        for by in users
+        if "::" not in by or by.startswith("fixture::")
+    )
     if at_import:
-        raise ReleaseError("solution regions run outside any test (at import or collection time): " + ", ".join(at_import))
+        raise ReleaseError(
+            "solution regions run outside any test (at import or collection time): " + ", ".join(at_import)
+        )
     touching = {t for name in names for t in reached.get(name, ())}
     problems, failed_by = [], {}
     for test, (outcome, exceptions) in sorted(tests.items()):
@@ -554,15 +586,19 @@ def check_tests(kit_dir, reference_dir, stubs, cifar_dir=None):
         elif outcome == "failed":
             failed_by.setdefault(stub, []).append(test)
         elif outcome == "passed" and test in touching:
-            problems.append(f"{test} passes although it reaches a stubbed region: it does not notice a missing "
-                            "function (does it catch NotImplementedError?)")
+            problems.append(
+                f"{test} passes although it reaches a stubbed region: it does not notice a missing "
+                "function (does it catch NotImplementedError?)"
+            )
     if problems:
         raise ReleaseError("the kit's tests do not fail on exactly the stubs:\n  " + "\n  ".join(problems))
     failing = {t for ts in failed_by.values() for t in ts}
     unnoticed = sorted(name for name in names if not reached.get(name, set()) & failing)
     if unnoticed:
-        raise ReleaseError("stubbed functions that no public test reaches and fails on (every stub must make a test "
-                           "fail): " + ", ".join(unnoticed))
+        raise ReleaseError(
+            "stubbed functions that no public test reaches and fails on (every stub must make a test "
+            "fail): " + ", ".join(unnoticed)
+        )
     result = {k: sorted(t for t, (o, _) in tests.items() if o == k) for k in ("passed", "failed", "skipped")}
     result["failed_by"] = dict(sorted(failed_by.items()))
     result["reached_by"] = {name: len(reached.get(name, ())) for name in sorted(names)}
@@ -584,9 +620,12 @@ def build_autograder(repo_root, out_zip):
     ReleaseError
         If the packager is missing from the staff tree.
     """
-    if importlib.util.find_spec("staff.autograder") is None or importlib.util.find_spec("staff.autograder.package") is None:
+    if (
+        importlib.util.find_spec("staff.autograder") is None
+        or importlib.util.find_spec("staff.autograder.package") is None
+    ):
         raise ReleaseError("staff/autograder/package.py is missing: the autograder zip cannot be built")
-    from staff.autograder.package import build_autograder_zip
+    from staff.autograder.package import build_autograder_zip  # noqa: PLC0415 (checked for above: may be absent)
 
     return Path(build_autograder_zip(Path(repo_root), Path(out_zip)))
 
@@ -663,14 +702,20 @@ def print_summary(summary, student, kit_zip, autograder_zip):
     for rel, funcs in summary["stubs"].items():
         print(f"  {rel:36s} {len(funcs):3d} regions in {len(set(funcs))} functions")
     for rel, pieces in summary["blanked"].items():
-        print(f"  {rel:36s} {len(pieces[SOLUTION_TAG]):3d} solution regions or cells, {len(pieces[ANSWER_TAG])} answers")
+        print(
+            f"  {rel:36s} {len(pieces[SOLUTION_TAG]):3d} solution regions or cells, {len(pieces[ANSWER_TAG])} answers"
+        )
     if "tests" in summary:
         t = summary["tests"]
-        print(f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
-              f"kit imports ({len(summary['imports'])} modules)")
-        print(f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed, {len(t['skipped'])} skipped; every "
-              f"failure is a stub's, and each of the {len(t['reached_by'])} stubbed functions fails a test that "
-              "reaches it")
+        print(
+            f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
+            f"kit imports ({len(summary['imports'])} modules)"
+        )
+        print(
+            f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed, {len(t['skipped'])} skipped; every "
+            f"failure is a stub's, and each of the {len(t['reached_by'])} stubbed functions fails a test that "
+            "reaches it"
+        )
     print(f"done in {summary['seconds']} s")
 
 

@@ -1,5 +1,6 @@
 """cs231n/blas.py: matmul_add (out += a @ b) and axpy (y += alpha * x), through numpy's OpenBLAS or through
 numpy, checked against sums done by einsum or in Python."""
+
 import os
 import subprocess
 import sys
@@ -16,8 +17,7 @@ TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 def expected(a, b, out):
     """out + a @ b, summed in float64 by einsum without BLAS."""
-    return out.astype(np.float64) + np.einsum("ik,kj->ij", a.astype(np.float64), b.astype(np.float64),
-                                              optimize=False)
+    return out.astype(np.float64) + np.einsum("ik,kj->ij", a.astype(np.float64), b.astype(np.float64), optimize=False)
 
 
 def rel_error(x, y):
@@ -32,8 +32,11 @@ def operands(M, K, N, dtype, seed=0):
 def numpy_openblas():
     """True when numpy runs on the scipy-openblas of its wheels (the library matmul_add calls)."""
     blas_info = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
-    return (blas_info.get("name") == "scipy-openblas" and sys.platform.startswith("linux")
-            and os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1")
+    return (
+        blas_info.get("name") == "scipy-openblas"
+        and sys.platform.startswith("linux")
+        and os.environ.get("CS231N_NUMPY_MATMUL_ADD") != "1"
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -73,9 +76,14 @@ def test_scales_the_product_and_the_old_out(monkeypatch, dtype, out_order, size,
     assert rel_error(out, want) < TOL[dtype]
 
 
-@pytest.mark.parametrize("kwargs, message", [({"alpha": "2"}, "alpha must be a real number, got '2'"),
-                                             ({"beta": None}, "beta must be a real number, got None"),
-                                             ({"beta": True}, "beta must be a real number, got True")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"alpha": "2"}, "alpha must be a real number, got '2'"),
+        ({"beta": None}, "beta must be a real number, got None"),
+        ({"beta": True}, "beta must be a real number, got True"),
+    ],
+)
 def test_bad_scale_factors_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         matmul_add(np.ones((2, 2)), np.ones((2, 2)), np.zeros((2, 2)), **kwargs)
@@ -95,8 +103,9 @@ def test_uses_numpys_openblas_when_numpy_has_it():
     assert not blas._blas_matmul_add(a, b, out)  # shapes that do not match never reach BLAS
 
 
-@pytest.mark.parametrize("case", ["mixed dtypes", "integers", "strided a", "out is a", "strided out", "K = 0",
-                                  "byte-swapped"])
+@pytest.mark.parametrize(
+    "case", ["mixed dtypes", "integers", "strided a", "out is a", "strided out", "K = 0", "byte-swapped"]
+)
 def test_falls_back_to_numpy_and_still_adds(case):
     a, b, out = operands(6, 6, 6, np.float64)
     if case == "mixed dtypes":
@@ -128,11 +137,14 @@ def test_numpy_fallback_alone_gives_the_same_sums(monkeypatch):
         assert rel_error(out, want) < TOL[dtype]
 
 
-@pytest.mark.parametrize("a_shape, b_shape, out_shape, message", [
-    ((3, 4), (5, 2), (3, 2), r"a \(3, 4\), b \(5, 2\), out \(3, 2\)"),
-    ((3, 4), (4, 2), (2, 3), r"expected out \(3, 2\)"),
-    ((3, 4), (4,), (3,), r"2-D arrays, got a \(3, 4\), b \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "a_shape, b_shape, out_shape, message",
+    [
+        ((3, 4), (5, 2), (3, 2), r"a \(3, 4\), b \(5, 2\), out \(3, 2\)"),
+        ((3, 4), (4, 2), (2, 3), r"expected out \(3, 2\)"),
+        ((3, 4), (4,), (3,), r"2-D arrays, got a \(3, 4\), b \(4,\)"),
+    ],
+)
 def test_mismatched_shapes_are_named(a_shape, b_shape, out_shape, message):
     with pytest.raises(ValueError, match=message):
         matmul_add(np.ones(a_shape), np.ones(b_shape), np.zeros(out_shape))
@@ -194,10 +206,20 @@ def test_sum_of_squares_makes_no_copy_of_an_f_ordered_array():
     assert peak < w.nbytes / 10, f"{peak} bytes allocated for a {w.nbytes}-byte array"
 
 
-@pytest.mark.parametrize("kernels, dtype, order", [
-    ("SkylakeX", np.float64, "F"), ("SkylakeX", np.float32, "C"), ("Haswell", np.float32, "F"),
-    ("Haswell", np.float64, "C"), ("Sandybridge", np.float32, "C"), ("Nehalem", np.float64, "C"),
-    ("Neoverse", np.float64, "C"), ("", np.float64, "C"), ("SkylakeX", np.int64, "C")])
+@pytest.mark.parametrize(
+    "kernels, dtype, order",
+    [
+        ("SkylakeX", np.float64, "F"),
+        ("SkylakeX", np.float32, "C"),
+        ("Haswell", np.float32, "F"),
+        ("Haswell", np.float64, "C"),
+        ("Sandybridge", np.float32, "C"),
+        ("Nehalem", np.float64, "C"),
+        ("Neoverse", np.float64, "C"),
+        ("", np.float64, "C"),
+        ("SkylakeX", np.int64, "C"),
+    ],
+)
 def test_weight_order_follows_the_measured_table(monkeypatch, kernels, dtype, order):
     monkeypatch.setattr(blas, "_KERNELS", kernels)
     monkeypatch.setattr(blas, "_GEMMS", {np.dtype(np.float32): None, np.dtype(np.float64): None})
@@ -225,10 +247,12 @@ def test_the_kernel_name_is_read_from_openblas():
 # axpy: y += alpha * x
 # ---------------------------------------------------------------------------------------------
 
+
 def python_axpy(alpha, x, y):
     """y + alpha * x entry by entry in Python floats."""
-    return np.array([float(b) + alpha * float(a) for a, b in zip(x.ravel().tolist(), y.ravel().tolist())]
-                    ).reshape(y.shape)
+    return np.array([float(b) + alpha * float(a) for a, b in zip(x.ravel().tolist(), y.ravel().tolist())]).reshape(
+        y.shape
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -272,6 +296,7 @@ def test_small_arrays_go_through_numpy_and_large_ones_through_blas(monkeypatch):
         def call(*args, **kwargs):
             calls.append(args[-1].size)  # the array written into
             return real(*args, **kwargs)
+
         return call
 
     monkeypatch.setattr(blas, "_blas_axpy", spy(blas._blas_axpy))
@@ -305,13 +330,16 @@ def test_axpy_adding_an_array_into_itself_doubles_it():
     np.testing.assert_array_equal(y, [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]])
 
 
-@pytest.mark.parametrize("alpha, x, y, message", [
-    (1.0, np.ones(3), np.ones(4), r"x must have the shape of y: x has shape \(3,\), y has shape \(4,\)"),
-    (1.0, np.ones(3), np.arange(3), "float numpy array, got an array of int64"),
-    (1.0, np.ones(3), [1.0, 2.0, 3.0], "float numpy array, got list"),
-    ("0.5", np.ones(3), np.ones(3), "alpha must be a real number, got '0.5'"),
-    (True, np.ones(3), np.ones(3), "alpha must be a real number, got True"),
-])
+@pytest.mark.parametrize(
+    "alpha, x, y, message",
+    [
+        (1.0, np.ones(3), np.ones(4), r"x must have the shape of y: x has shape \(3,\), y has shape \(4,\)"),
+        (1.0, np.ones(3), np.arange(3), "float numpy array, got an array of int64"),
+        (1.0, np.ones(3), [1.0, 2.0, 3.0], "float numpy array, got list"),
+        ("0.5", np.ones(3), np.ones(3), "alpha must be a real number, got '0.5'"),
+        (True, np.ones(3), np.ones(3), "alpha must be a real number, got True"),
+    ],
+)
 def test_axpy_names_what_is_wrong(alpha, x, y, message):
     with pytest.raises(ValueError, match=message):
         blas.axpy(alpha, x, y)

@@ -1,4 +1,5 @@
 """Tests for cs231n/data_utils.py and datasets/get_datasets.sh."""
+
 import hashlib
 import os
 import pickle
@@ -45,7 +46,7 @@ def tiny_cifar(tmp_path):
     train = rng.integers(0, 256, size=(30, 3072), dtype=np.uint8)
     train_labels = rng.integers(0, 10, size=30)
     for i in range(5):
-        write_batch(root / f"data_batch_{i + 1}", train[6 * i:6 * i + 6], train_labels[6 * i:6 * i + 6])
+        write_batch(root / f"data_batch_{i + 1}", train[6 * i : 6 * i + 6], train_labels[6 * i : 6 * i + 6])
     test = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
     test_labels = rng.integers(0, 10, size=4)
     write_batch(root / "test_batch", test, test_labels)
@@ -92,11 +93,15 @@ class RunsCode:
         return self.func, self.args
 
 
-@pytest.mark.parametrize("make_payload", [
-    lambda marker: RunsCode(os.system, f"touch {marker}"),
-    lambda marker: RunsCode(eval, f"open({str(marker)!r}, 'w').close()"),
-    lambda marker: RunsCode(subprocess.call, ["touch", str(marker)]),
-], ids=["os.system", "eval", "subprocess.call"])
+@pytest.mark.parametrize(
+    "make_payload",
+    [
+        lambda marker: RunsCode(os.system, f"touch {marker}"),
+        lambda marker: RunsCode(eval, f"open({str(marker)!r}, 'w').close()"),
+        lambda marker: RunsCode(subprocess.call, ["touch", str(marker)]),
+    ],
+    ids=["os.system", "eval", "subprocess.call"],
+)
 def test_load_CIFAR_batch_refuses_a_pickle_that_runs_code(tmp_path, make_payload):
     marker = tmp_path / "code-ran"
     batch = {b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"batch_label": make_payload(marker)}
@@ -116,15 +121,18 @@ def test_load_CIFAR_batch_refuses_codecs_encode_with_another_codec(tmp_path, cod
         load_CIFAR_batch(tmp_path / "b")
 
 
-@pytest.mark.parametrize("batch, message", [
-    ([1, 2, 3], "expected a dict"),
-    ({b"data": np.zeros((2, 3072), np.uint8)}, "keys 'data' and 'labels'"),
-    ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8 array"),
-    ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, r"shape \(n, 3072\)"),
-    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, "expected 2 labels"),
-    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, r"in \[0, 9\]"),
-    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, "1"]}, "list of ints"),
-])
+@pytest.mark.parametrize(
+    "batch, message",
+    [
+        ([1, 2, 3], "expected a dict"),
+        ({b"data": np.zeros((2, 3072), np.uint8)}, "keys 'data' and 'labels'"),
+        ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8 array"),
+        ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, r"shape \(n, 3072\)"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, "expected 2 labels"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, r"in \[0, 9\]"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, "1"]}, "list of ints"),
+    ],
+)
 def test_load_CIFAR_batch_rejects_files_that_are_not_batches(tmp_path, batch, message):
     with open(tmp_path / "b", "wb") as f:
         pickle.dump(batch, f, protocol=2)
@@ -160,11 +168,20 @@ def test_get_CIFAR10_data_splits_and_subtracts_the_training_mean(tiny_cifar):
     root, train, train_labels, test, test_labels = tiny_cifar
     data = get_CIFAR10_data(num_training=20, num_validation=5, num_test=3, cifar10_dir=root)
     shapes = {k: v.shape for k, v in data.items()}
-    assert shapes == {"X_train": (20, 3, 32, 32), "y_train": (20,), "X_val": (5, 3, 32, 32), "y_val": (5,),
-                      "X_test": (3, 3, 32, 32), "y_test": (3,)}
+    assert shapes == {
+        "X_train": (20, 3, 32, 32),
+        "y_train": (20,),
+        "X_val": (5, 3, 32, 32),
+        "y_val": (5,),
+        "X_test": (3, 3, 32, 32),
+        "y_test": (3,),
+    }
     mean = train[:20].astype(np.float64).mean(axis=0)
-    for split, raw, rows in [("X_train", train, range(20)), ("X_val", train, range(25, 30)),
-                             ("X_test", test, range(3))]:
+    for split, raw, rows in [
+        ("X_train", train, range(20)),
+        ("X_val", train, range(25, 30)),
+        ("X_test", test, range(3)),
+    ]:
         for i, row in enumerate(rows):
             for r, c, ch in [(0, 0, 0), (31, 31, 2), (7, 20, 1)]:
                 expected = pixel(raw[row], r, c, ch) - pixel(mean, r, c, ch)
@@ -177,8 +194,9 @@ def test_get_CIFAR10_data_splits_and_subtracts_the_training_mean(tiny_cifar):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_get_CIFAR10_data_returns_the_requested_dtype_and_raw_pixels_without_mean(tiny_cifar, dtype):
     root, train, *_ = tiny_cifar
-    data = get_CIFAR10_data(num_training=10, num_validation=2, num_test=4, subtract_mean=False,
-                            cifar10_dir=root, dtype=dtype)
+    data = get_CIFAR10_data(
+        num_training=10, num_validation=2, num_test=4, subtract_mean=False, cifar10_dir=root, dtype=dtype
+    )
     assert all(data[k].dtype == dtype for k in ("X_train", "X_val", "X_test"))
     assert data["X_train"][9, 2, 31, 0] == pixel(train[9], 31, 0, 2)
     assert data["X_val"][1, 0, 1, 1] == pixel(train[29], 1, 1, 0)
@@ -190,15 +208,18 @@ def test_get_CIFAR10_data_reads_CIFAR10_DIR_when_no_folder_is_given(tiny_cifar, 
     assert data["X_train"][0, 0, 0, 0] == tiny_cifar[1][0, 0]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_training=0), "num_training must be an integer >= 1, got 0"),
-    (dict(num_training=2.5), "num_training must be an integer >= 1, got 2.5"),
-    (dict(num_validation=-1), "num_validation must be an integer >= 0, got -1"),
-    (dict(num_test=True), "num_test must be an integer >= 0, got True"),
-    (dict(num_training=26, num_validation=5), r"at most the 30 training images, got 26 \+ 5"),
-    (dict(num_training=5, num_test=5), "num_test must be at most the 4 test images"),
-    (dict(num_training=5, dtype=np.int32), "dtype must be a float dtype"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(num_training=0), "num_training must be an integer >= 1, got 0"),
+        (dict(num_training=2.5), "num_training must be an integer >= 1, got 2.5"),
+        (dict(num_validation=-1), "num_validation must be an integer >= 0, got -1"),
+        (dict(num_test=True), "num_test must be an integer >= 0, got True"),
+        (dict(num_training=26, num_validation=5), r"at most the 30 training images, got 26 \+ 5"),
+        (dict(num_training=5, num_test=5), "num_test must be at most the 4 test images"),
+        (dict(num_training=5, dtype=np.int32), "dtype must be a float dtype"),
+    ],
+)
 def test_get_CIFAR10_data_rejects_bad_counts(tiny_cifar, kwargs, message):
     kwargs = {"num_validation": 1, "num_test": 1, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -217,9 +238,13 @@ def test_get_CIFAR10_data_says_which_command_fetches_missing_data(tmp_path, monk
 def test_get_CIFAR10_data_default_split_on_the_real_data(cifar10_dir):
     data = get_CIFAR10_data(cifar10_dir=cifar10_dir)
     assert {k: (v.shape, v.dtype) for k, v in data.items()} == {
-        "X_train": ((49000, 3, 32, 32), np.float64), "y_train": ((49000,), np.int64),
-        "X_val": ((1000, 3, 32, 32), np.float64), "y_val": ((1000,), np.int64),
-        "X_test": ((1000, 3, 32, 32), np.float64), "y_test": ((1000,), np.int64)}
+        "X_train": ((49000, 3, 32, 32), np.float64),
+        "y_train": ((49000,), np.int64),
+        "X_val": ((1000, 3, 32, 32), np.float64),
+        "y_val": ((1000,), np.int64),
+        "X_test": ((1000, 3, 32, 32), np.float64),
+        "y_test": ((1000,), np.int64),
+    }
     # Mean subtracted: every pixel of the training set averages to ~0.
     assert np.abs(data["X_train"].mean(axis=0)).max() < 1e-9
     batch1, labels1 = read_raw(cifar10_dir / "data_batch_1")
@@ -292,13 +317,16 @@ def test_get_spiral_data_splits_all_points_once():
     assert np.array_equal(joined[order], X[reference]) and np.array_equal(labels[order], y[reference])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_points=1), "num_points must be an integer >= 2"),
-    (dict(num_classes=1), "num_classes must be an integer >= 2"),
-    (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\)"),
-    (dict(val_fraction=0.5, test_fraction=0.5), "val_fraction \\+ test_fraction must be < 1"),
-    (dict(noise=-0.1), "noise must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(num_points=1), "num_points must be an integer >= 2"),
+        (dict(num_classes=1), "num_classes must be an integer >= 2"),
+        (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\)"),
+        (dict(val_fraction=0.5, test_fraction=0.5), "val_fraction \\+ test_fraction must be < 1"),
+        (dict(noise=-0.1), "noise must be >= 0"),
+    ],
+)
 def test_get_spiral_data_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         get_spiral_data(**kwargs)
@@ -318,8 +346,14 @@ def kit(tmp_path):
 
 
 def run_script(kit, *args, cwd, env=None):
-    return subprocess.run(["bash", str(kit / "datasets" / "get_datasets.sh"), *args], cwd=cwd,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", str(kit / "datasets" / "get_datasets.sh"), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def leftovers(kit):
@@ -362,10 +396,14 @@ def test_get_datasets_checks_the_sha256_file_beside_the_folder(kit, tiny_cifar, 
 
 
 @needs_bash
-@pytest.mark.parametrize("make_path, message", [
-    (lambda src: src.parent / "no-such-folder", "is not a directory"),
-    (lambda src: (src / "data_batch_3").unlink() or src, "missing or unreadable: data_batch_3"),
-], ids=["missing-folder", "incomplete-folder"])
+@pytest.mark.parametrize(
+    "make_path, message",
+    [
+        (lambda src: src.parent / "no-such-folder", "is not a directory"),
+        (lambda src: (src / "data_batch_3").unlink() or src, "missing or unreadable: data_batch_3"),
+    ],
+    ids=["missing-folder", "incomplete-folder"],
+)
 def test_get_datasets_fails_clearly_on_a_bad_path(kit, tiny_cifar, make_path, message):
     result = run_script(kit, str(make_path(tiny_cifar[0])), cwd=kit)
     assert result.returncode != 0
@@ -391,6 +429,7 @@ def test_get_datasets_downloads_checks_the_md5_and_unpacks(kit, tiny_cifar, tmp_
 
     good = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": url, "CIFAR10_MD5": md5})
     assert good.returncode == 0, good.stderr
-    assert (kit / "datasets" / "cifar-10-batches-py" / "data_batch_5").read_bytes() == \
-        (tiny_cifar[0] / "data_batch_5").read_bytes()
+    assert (kit / "datasets" / "cifar-10-batches-py" / "data_batch_5").read_bytes() == (
+        tiny_cifar[0] / "data_batch_5"
+    ).read_bytes()
     assert sorted(p.name for p in (kit / "datasets").iterdir()) == ["cifar-10-batches-py", "get_datasets.sh"]

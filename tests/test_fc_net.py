@@ -1,5 +1,6 @@
 """Tests for cs231n/classifiers/fc_net.py: numerical gradients, plain-numpy forward passes,
 initialization, save/load and input errors."""
+
 import pickle
 
 import numpy as np
@@ -51,10 +52,17 @@ def make_model(kind, dims, reg, seed=0):
 # Gradients
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("reg", [0.0, 0.7])
-@pytest.mark.parametrize("kind, hidden_dims", [
-    ("two_layer", (7,)), ("fc", (7,)), ("fc", (7, 5)), ("fc", (7, 5, 6)),
-])
+@pytest.mark.parametrize(
+    "kind, hidden_dims",
+    [
+        ("two_layer", (7,)),
+        ("fc", (7,)),
+        ("fc", (7, 5)),
+        ("fc", (7, 5, 6)),
+    ],
+)
 def test_loss_gradients_match_numerical_gradients(kind, hidden_dims, reg):
     np.random.seed(231)
     N, D, C = 4, 5, 3
@@ -73,6 +81,7 @@ def test_loss_gradients_match_numerical_gradients(kind, hidden_dims, reg):
 # ---------------------------------------------------------------------------------------------
 # Forward values against plain numpy
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind, hidden_dims", [("two_layer", (8,)), ("fc", (8,)), ("fc", (8, 4, 5))])
 def test_scores_without_labels_match_a_plain_numpy_forward_pass(kind, hidden_dims):
@@ -137,6 +146,7 @@ def test_fully_connected_net_casts_its_input_so_scores_and_gradients_keep_its_dt
 # Initialization
 # ---------------------------------------------------------------------------------------------
 
+
 def test_two_layer_net_initialization_shapes_statistics_and_zero_biases():
     model = TwoLayerNet(input_dim=300, hidden_dim=200, num_classes=50, weight_scale=0.05)
     shapes = {k: v.shape for k, v in model.params.items()}
@@ -189,12 +199,17 @@ def test_fully_connected_net_same_seed_gives_same_params_and_another_seed_differ
 # Save and load
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [
-    lambda: TwoLayerNet.from_params(random_params([6, 5, 3]), reg=0.3, weight_scale=0.1),
-    lambda: FullyConnectedNet.from_params({k: v.astype(np.float32) for k, v in random_params([6, 5, 4, 3]).items()},
-                                          reg=0.2),
-    lambda: FullyConnectedNet.from_params(random_params([6, 3])),
-])
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TwoLayerNet.from_params(random_params([6, 5, 3]), reg=0.3, weight_scale=0.1),
+        lambda: FullyConnectedNet.from_params(
+            {k: v.astype(np.float32) for k, v in random_params([6, 5, 4, 3]).items()}, reg=0.2
+        ),
+        lambda: FullyConnectedNet.from_params(random_params([6, 3])),
+    ],
+)
 def test_save_then_load_gives_the_same_model_and_leaves_the_rng_alone(tmp_path, make):
     model = make()
     path = tmp_path / "model.bin"
@@ -213,11 +228,15 @@ def test_save_then_load_gives_the_same_model_and_leaves_the_rng_alone(tmp_path, 
     np.testing.assert_array_equal(loaded.loss(X), model.loss(X))
 
 
-@pytest.mark.parametrize("content", [
-    pickle.dumps({"W1": np.zeros((2, 2))}),
-    b"",
-    b"PK\x03\x04 a truncated zip",
-], ids=["pickle", "empty", "broken_zip"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pickle.dumps({"W1": np.zeros((2, 2))}),
+        b"",
+        b"PK\x03\x04 a truncated zip",
+    ],
+    ids=["pickle", "empty", "broken_zip"],
+)
 def test_load_rejects_pickled_or_broken_files_without_unpickling_them(tmp_path, content):
     path = tmp_path / "model.npz"
     path.write_bytes(content)
@@ -225,11 +244,14 @@ def test_load_rejects_pickled_or_broken_files_without_unpickling_them(tmp_path, 
         TwoLayerNet.load(path)
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"W1": np.zeros((6, 5))}, "no 'meta' entry"),
-    ({"meta": np.array('{"format": "other"}'), "W1": np.zeros((6, 5))}, "header"),
-    ({"meta": np.array([{"x": 1}], dtype=object)}, "allow_pickle"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"W1": np.zeros((6, 5))}, "no 'meta' entry"),
+        ({"meta": np.array('{"format": "other"}'), "W1": np.zeros((6, 5))}, "header"),
+        ({"meta": np.array([{"x": 1}], dtype=object)}, "allow_pickle"),
+    ],
+)
 def test_load_rejects_foreign_npz_files(tmp_path, content, message):
     path = tmp_path / "foreign.npz"
     np.savez(path, **content)
@@ -268,12 +290,17 @@ def test_from_params_reads_the_layer_sizes_from_the_shapes():
     assert (two.input_dim, two.hidden_dim, two.num_classes) == (7, 5, 3)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"W1": np.zeros((4, 3)), "b1": np.zeros(3), "W2": np.zeros((2, 2)), "b2": np.zeros(2)},
-     r"W2 has shape \(2, 2\), expected a matrix with 3 rows"),
-    ({"W1": np.zeros((4, 3)), "b1": np.zeros(3), "b2": np.zeros(2)}, "must hold W1..WL and b1..bL"),
-    ({"W1": np.zeros(4), "b1": np.zeros(3)}, r"W1 has shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            {"W1": np.zeros((4, 3)), "b1": np.zeros(3), "W2": np.zeros((2, 2)), "b2": np.zeros(2)},
+            r"W2 has shape \(2, 2\), expected a matrix with 3 rows",
+        ),
+        ({"W1": np.zeros((4, 3)), "b1": np.zeros(3), "b2": np.zeros(2)}, "must hold W1..WL and b1..bL"),
+        ({"W1": np.zeros(4), "b1": np.zeros(3)}, r"W1 has shape \(4,\)"),
+    ],
+)
 def test_from_params_rejects_parameters_that_do_not_chain(params, message):
     with pytest.raises(ValueError, match=message):
         FullyConnectedNet.from_params(params)
@@ -288,15 +315,19 @@ def test_two_layer_net_from_params_rejects_three_layers():
 # Bad input
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: TwoLayerNet(hidden_dim=0), "hidden_dim must be a positive integer, got 0"),
-    (lambda: TwoLayerNet(input_dim=2.5), "input_dim must be a positive integer, got 2.5"),
-    (lambda: TwoLayerNet(reg=-1.0), "reg must be a finite number >= 0, got -1.0"),
-    (lambda: FullyConnectedNet([10, -3]), r"hidden_dims\[1\] must be a positive integer, got -3"),
-    (lambda: FullyConnectedNet(10), "hidden_dims must be a list of layer sizes, got 10"),
-    (lambda: FullyConnectedNet([10], dtype=np.int32), "dtype must be a floating-point type"),
-    (lambda: FullyConnectedNet([10], weight_scale=float("nan")), "weight_scale must be a finite number"),
-])
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: TwoLayerNet(hidden_dim=0), "hidden_dim must be a positive integer, got 0"),
+        (lambda: TwoLayerNet(input_dim=2.5), "input_dim must be a positive integer, got 2.5"),
+        (lambda: TwoLayerNet(reg=-1.0), "reg must be a finite number >= 0, got -1.0"),
+        (lambda: FullyConnectedNet([10, -3]), r"hidden_dims\[1\] must be a positive integer, got -3"),
+        (lambda: FullyConnectedNet(10), "hidden_dims must be a list of layer sizes, got 10"),
+        (lambda: FullyConnectedNet([10], dtype=np.int32), "dtype must be a floating-point type"),
+        (lambda: FullyConnectedNet([10], weight_scale=float("nan")), "weight_scale must be a finite number"),
+    ],
+)
 def test_constructors_reject_bad_hyperparameters(make, message):
     with pytest.raises(ValueError, match=message):
         make()

@@ -3,6 +3,7 @@
 Every layer used here is written in this file (correct and deliberately buggy versions), so the
 checker is tested on its own, against gradients derived by hand.
 """
+
 import random
 
 import numpy as np
@@ -124,8 +125,12 @@ class TinyNet:
     """affine - relu - affine - softmax with 0.5 * reg * sum(W**2); ``reg_factor`` and ``divide_by_n`` inject bugs."""
 
     def __init__(self, rng, reg, reg_factor=1.0, divide_by_n=True):
-        self.params = {"W1": rng.standard_normal((4, 6)), "b1": rng.standard_normal(6) * 0.1,
-                       "W2": rng.standard_normal((6, 3)), "b2": rng.standard_normal(3) * 0.1}
+        self.params = {
+            "W1": rng.standard_normal((4, 6)),
+            "b1": rng.standard_normal(6) * 0.1,
+            "W2": rng.standard_normal((6, 3)),
+            "b2": rng.standard_normal(3) * 0.1,
+        }
         self.reg = reg
         self.reg_factor = reg_factor  # 1.0 is correct, 2.0 counts reg twice, 0.0 forgets it
         self.divide_by_n = divide_by_n
@@ -201,10 +206,13 @@ def test_eval_numerical_gradient_array_rejects_df_of_the_wrong_shape():
         eval_numerical_gradient_array(lambda v: v * 2, np.ones((2, 3)), np.ones((3, 2)))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.arange(4), "floating dtype"),
-    ([1.0, 2.0], "numpy array"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.arange(4), "floating dtype"),
+        ([1.0, 2.0], "numpy array"),
+    ],
+)
 def test_numerical_gradients_reject_inputs_that_cannot_be_perturbed(bad, message):
     with pytest.raises(ValueError, match=message):
         eval_numerical_gradient(lambda v: 0.0, bad, verbose=False)
@@ -221,8 +229,7 @@ def test_grad_check_sparse_prints_one_line_per_check_with_small_errors(capsys, r
     errors = grad_check_sparse(lambda v: np.sum(v**3), x, 3 * x**2, num_checks=6)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(errors) == 6
-    assert all(line.startswith("numerical: ") and "analytic: " in line and "relative error: " in line
-               for line in lines)
+    assert all(line.startswith("numerical: ") and "analytic: " in line and "relative error: " in line for line in lines)
     assert max(errors) < 1e-6
 
 
@@ -232,12 +239,15 @@ def test_grad_check_sparse_reports_a_wrong_gradient(rng, capsys):
     assert min(errors) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("x, y, expected", [
-    ([1.0], [3.0], 0.5),              # |1-3| / (1+3)
-    ([2.0, 1.0], [2.0, 1.1], 0.1 / 2.1),
-    ([0.0], [0.0], 0.0),              # the 1e-8 floor avoids 0/0
-    ([1e-9], [0.0], 0.1),             # 1e-9 / 1e-8
-])
+@pytest.mark.parametrize(
+    "x, y, expected",
+    [
+        ([1.0], [3.0], 0.5),  # |1-3| / (1+3)
+        ([2.0, 1.0], [2.0, 1.1], 0.1 / 2.1),
+        ([0.0], [0.0], 0.0),  # the 1e-8 floor avoids 0/0
+        ([1e-9], [0.0], 0.1),  # 1e-9 / 1e-8
+    ],
+)
 def test_rel_error_matches_hand_computed_values(x, y, expected):
     assert rel_error(np.array(x), np.array(y)) == pytest.approx(expected)
 
@@ -254,8 +264,7 @@ def test_correct_affine_backward_passes_for_each_input(affine_inputs):
         assert r.verdict == "PASS" and r.diagnoses == [] and r.rel_error < THRESHOLDS["pass"]
 
 
-@pytest.mark.parametrize("forward, backward", [(relu_forward, relu_backward),
-                                               (sigmoid_forward, sigmoid_backward)])
+@pytest.mark.parametrize("forward, backward", [(relu_forward, relu_backward), (sigmoid_forward, sigmoid_backward)])
 def test_correct_activation_backward_passes(rng, forward, backward):
     (r,) = check_layer(forward, backward, [away_from_zero(rng, (4, 5))])
     assert r.verdict == "PASS" and r.codes == []
@@ -284,8 +293,7 @@ def test_correct_model_passes_for_each_param(rng, reg):
 
 def test_softmax_without_division_by_n_is_diagnosed_as_ratio_n(rng):
     x, y = rng.standard_normal((5, 4)), np.array([0, 1, 2, 3, 1])
-    r = check_gradient(lambda v: softmax_loss(v, y)[0], x, softmax_loss(x, y, divide_by_n=False)[1],
-                       batch_size=5)
+    r = check_gradient(lambda v: softmax_loss(v, y)[0], x, softmax_loss(x, y, divide_by_n=False)[1], batch_size=5)
     assert r.verdict == "FAIL" and r.codes == ["ratio"]
     assert "divide by N = 5" in r.diagnoses[0].summary
 
@@ -436,10 +444,13 @@ def test_model_loss_that_mutates_x_is_flagged(rng):
     assert all(r.rel_error < THRESHOLDS["pass"] for r in results)  # the gradients themselves are right
 
 
-@pytest.mark.parametrize("forward, backward, where", [
-    (relu_forward_in_place, relu_backward, "x"),
-    (relu_forward, relu_backward_in_place, "dout"),
-])
+@pytest.mark.parametrize(
+    "forward, backward, where",
+    [
+        (relu_forward_in_place, relu_backward, "x"),
+        (relu_forward, relu_backward_in_place, "dout"),
+    ],
+)
 def test_layer_that_mutates_its_input_is_flagged(rng, forward, backward, where):
     x = away_from_zero(rng, (4, 5))
     before = x.copy()
@@ -484,12 +495,21 @@ def test_integer_inputs_raise_value_error_naming_the_input():
 
 def test_report_says_what_was_compared_the_number_the_verdict_and_the_likely_bug(rng):
     x = rng.standard_normal((4, 6))
-    r = check_layer(affine_forward, affine_backward_sign_flip, [x, rng.standard_normal((6, 5)),
-                                                               rng.standard_normal(5)])[0]
+    r = check_layer(
+        affine_forward, affine_backward_sign_flip, [x, rng.standard_normal((6, 5)), rng.standard_normal(5)]
+    )[0]
     text = str(r)
     assert text == r.report()
-    for words in ("affine_backward_sign_flip", "respect to x", "numerical", "Relative error: 1.00e+00",
-                  "Verdict: FAIL", "sign flipped", "Worst entries", "What it probably means"):
+    for words in (
+        "affine_backward_sign_flip",
+        "respect to x",
+        "numerical",
+        "Relative error: 1.00e+00",
+        "Verdict: FAIL",
+        "sign flipped",
+        "Worst entries",
+        "What it probably means",
+    ):
         assert words in text, words
 
 

@@ -1,4 +1,5 @@
 """Tests for cs231n/graph.py: the lecture's computational graphs, with the lecture's numbers."""
+
 import math
 from collections import Counter
 
@@ -10,7 +11,16 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from cs231n.graph import (  # noqa: E402
-    Add, AddConst, Exp, Graph, Max, MulConst, Multiply, Reciprocal, Sigmoid, draw_graph,
+    Add,
+    AddConst,
+    Exp,
+    Graph,
+    Max,
+    MulConst,
+    Multiply,
+    Reciprocal,
+    Sigmoid,
+    draw_graph,
 )
 
 NEURON_INPUTS = dict(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
@@ -133,13 +143,24 @@ GATE_CASES = [
     (lambda: AddConst(1), (0.3,), 1.3),
     (lambda: MulConst(-1), (0.3,), -0.3),
     (lambda: MulConst(2.5), (-0.4,), -1.0),
-    (Exp, (0.7,), math.e ** 0.7),
+    (Exp, (0.7,), math.e**0.7),
     (Reciprocal, (-1.6,), -0.625),
-    (Sigmoid, (0.4,), 1 / (1 + math.e ** -0.4)),
-    (Sigmoid, (-3.0,), 1 / (1 + math.e ** 3.0)),
+    (Sigmoid, (0.4,), 1 / (1 + math.e**-0.4)),
+    (Sigmoid, (-3.0,), 1 / (1 + math.e**3.0)),
 ]
-GATE_IDS = ["add", "multiply", "max-x-wins", "max-y-wins", "add-const", "negate", "mul-const", "exp",
-            "reciprocal", "sigmoid-pos", "sigmoid-neg"]
+GATE_IDS = [
+    "add",
+    "multiply",
+    "max-x-wins",
+    "max-y-wins",
+    "add-const",
+    "negate",
+    "mul-const",
+    "exp",
+    "reciprocal",
+    "sigmoid-pos",
+    "sigmoid-neg",
+]
 
 
 @pytest.mark.parametrize("make, inputs, out", GATE_CASES, ids=GATE_IDS)
@@ -270,8 +291,9 @@ def test_drawing_shows_every_wire_value_in_green_and_gradient_in_red():
     fig = draw_graph(g)
     try:
         seen = texts_by_color(fig)
-        values = Counter({(GREEN, "-2.00"): 1, (GREEN, "5.00"): 1, (GREEN, "-4.00"): 1,
-                          (GREEN, "3.00"): 1, (GREEN, "-12.00"): 1})
+        values = Counter(
+            {(GREEN, "-2.00"): 1, (GREEN, "5.00"): 1, (GREEN, "-4.00"): 1, (GREEN, "3.00"): 1, (GREEN, "-12.00"): 1}
+        )
         grads = Counter({(RED, "-4.00"): 3, (RED, "3.00"): 1, (RED, "1.00"): 1})
         assert {k: seen[k] for k in values} == dict(values)
         assert {k: seen[k] for k in grads} == dict(grads)
@@ -292,8 +314,7 @@ def test_drawing_before_backward_shows_values_only():
         assert not [t for (color, t) in seen if color == RED]
         greens = {t for (color, t) in seen if color == GREEN}
         # The neuron's wires by hand: 2, -1, -3, -2, -3, -2, 6, 4, 1, -1, e^-1, 1 + e^-1, 0.731.
-        assert greens == {"2.000", "-1.000", "-3.000", "-2.000", "6.000", "4.000", "1.000",
-                          "0.368", "1.368", "0.731"}
+        assert greens == {"2.000", "-1.000", "-3.000", "-2.000", "6.000", "4.000", "1.000", "0.368", "1.368", "0.731"}
         assert {"exp", "1/x", "+1", "*-1"} <= {t for (_, t) in seen}
     finally:
         plt.close(fig)

@@ -1,9 +1,10 @@
 """Tests for cs231n/layer_utils.py: the affine-ReLU sandwich."""
+
 import numpy as np
 import pytest
 
-from cs231n.layer_utils import affine_relu_backward, affine_relu_forward
 from cs231n.gradient_check import eval_numerical_gradient_array, rel_error
+from cs231n.layer_utils import affine_relu_backward, affine_relu_forward
 
 
 @pytest.mark.parametrize("x_shape, M", [((1, 3), 4), ((4, 2, 3), 5)])

@@ -1,4 +1,5 @@
 """Tests for cs231n/layers.py: values worked out independently, numerical gradients, dtypes, errors."""
+
 import math
 
 import numpy as np
@@ -32,6 +33,7 @@ ELEMENTWISE_PAIRS = {
 # ---------------------------------------------------------------------------------------------
 # Forward values
 # ---------------------------------------------------------------------------------------------
+
 
 def test_affine_forward_matches_hand_computed_values():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -104,6 +106,7 @@ def test_sigmoid_does_not_overflow_for_large_inputs(dtype):
 # Backward passes against numerical gradients (float64)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("x_shape, M", [((1, 4), 3), ((5, 6), 2), ((3, 2, 5), 4), ((2, 3, 2, 2), 5)])
 def test_affine_backward_matches_eval_numerical_gradient_array(rng, x_shape, M):
     x = rng.standard_normal(x_shape)
@@ -141,6 +144,7 @@ def test_relu_backward_passes_gradient_only_where_input_was_positive():
 # ---------------------------------------------------------------------------------------------
 # Losses
 # ---------------------------------------------------------------------------------------------
+
 
 def svm_loss_loop(x, y):
     """The hinge loss and its gradient with plain loops over examples and classes."""
@@ -294,7 +298,7 @@ def test_outputs_keep_the_input_float_dtype(rng, dtype, index):
     elif name.endswith("_forward"):
         assert result[0].dtype == dtype
     else:
-        for grad in (result if isinstance(result, tuple) else (result,)):
+        for grad in result if isinstance(result, tuple) else (result,):
             assert grad.dtype == dtype, f"{name} returned {grad.dtype}"
 
 

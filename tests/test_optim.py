@@ -1,4 +1,5 @@
 """Tests for cs231n/optim.py: each update rule against steps worked out by hand on 2x2 arrays."""
+
 import math
 
 import numpy as np
@@ -32,8 +33,10 @@ def test_sgd_updates_w_in_place_and_leaves_dw_alone(dtype, orders):
     else:
         w_order, dw_order = orders.split()
         w, dw = np.asarray(w0, dtype, order=w_order), np.asarray(dw0, dtype, order=dw_order)
-    want = [[float(a) - 0.3 * float(b) for a, b in zip(row_w, row_dw)]
-            for row_w, row_dw in zip(w.astype(np.float64).tolist(), dw.astype(np.float64).tolist())]
+    want = [
+        [float(a) - 0.3 * float(b) for a, b in zip(row_w, row_dw)]
+        for row_w, row_dw in zip(w.astype(np.float64).tolist(), dw.astype(np.float64).tolist())
+    ]
     dw_before = dw.copy()
     next_w, _ = optim.sgd(w, dw, {"learning_rate": 0.3})
     assert next_w is w and w.dtype == dtype
@@ -41,10 +44,13 @@ def test_sgd_updates_w_in_place_and_leaves_dw_alone(dtype, orders):
     np.testing.assert_array_equal(dw, dw_before)
 
 
-@pytest.mark.parametrize("w, message", [
-    (W, "array to update in place.*read-only"),
-    (np.array([[1, 2], [3, 4]]), "float numpy array.*int64"),
-])
+@pytest.mark.parametrize(
+    "w, message",
+    [
+        (W, "array to update in place.*read-only"),
+        (np.array([[1, 2], [3, 4]]), "float numpy array.*int64"),
+    ],
+)
 def test_sgd_names_arrays_it_cannot_update_in_place(w, message):
     with pytest.raises(ValueError, match=message):
         optim.sgd(w, np.ones((2, 2)), {"learning_rate": 0.1})
@@ -120,12 +126,15 @@ def test_adam_first_step_moves_each_weight_by_learning_rate_against_the_gradient
     assert config["t"] == 1
 
 
-@pytest.mark.parametrize("rule, defaults", [
-    (optim.sgd, {"learning_rate": 1e-2}),
-    (optim.sgd_momentum, {"learning_rate": 1e-2, "momentum": 0.9}),
-    (optim.rmsprop, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}),
-    (optim.adam, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
-])
+@pytest.mark.parametrize(
+    "rule, defaults",
+    [
+        (optim.sgd, {"learning_rate": 1e-2}),
+        (optim.sgd_momentum, {"learning_rate": 1e-2, "momentum": 0.9}),
+        (optim.rmsprop, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}),
+        (optim.adam, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+    ],
+)
 def test_update_rules_fill_the_documented_defaults_and_keep_given_values(rule, defaults):
     _, config = rule(W.copy(), np.ones_like(W), None)
     for k, v in defaults.items():
@@ -134,9 +143,14 @@ def test_update_rules_fill_the_documented_defaults_and_keep_given_values(rule, d
     assert config["learning_rate"] == 0.5
 
 
-@pytest.mark.parametrize("rule, state", [
-    (optim.sgd_momentum, ["velocity"]), (optim.rmsprop, ["cache"]), (optim.adam, ["m", "v"]),
-])
+@pytest.mark.parametrize(
+    "rule, state",
+    [
+        (optim.sgd_momentum, ["velocity"]),
+        (optim.rmsprop, ["cache"]),
+        (optim.adam, ["m", "v"]),
+    ],
+)
 def test_update_rule_state_starts_at_zero_so_the_first_step_uses_only_the_gradient(rule, state):
     dw = np.array([[1.0, -2.0], [3.0, -4.0]])
     _, config = rule(W, dw, {})

@@ -1,4 +1,5 @@
 """Tests for cs231n/solver.py: training, learning-rate schedules, the NaN guard, checkpoints and resume."""
+
 import functools
 import json
 import math
@@ -10,7 +11,7 @@ import pytest
 
 from cs231n import optim
 from cs231n.classifiers.fc_net import TwoLayerNet
-from cs231n.solver import (LossDivergedError, Solver, cosine_lr, inv_sqrt_lr, linear_lr, step_lr)
+from cs231n.solver import LossDivergedError, Solver, cosine_lr, inv_sqrt_lr, linear_lr, step_lr
 
 D, C = 8, 3
 
@@ -50,15 +51,17 @@ def two_layer_net(seed=0):
 
 def recording(rule, record):
     """Wrap an update rule so that every call appends the learning rate it was given."""
+
     def wrapped(w, dw, config=None):
         record.append(config["learning_rate"])
         return rule(w, dw, config)
+
     return wrapped
 
 
 def lrs_per_update(record, num_params=2):
     """One learning rate per update: the rule is called once per parameter, all with the same rate."""
-    per_update = [record[i:i + num_params] for i in range(0, len(record), num_params)]
+    per_update = [record[i : i + num_params] for i in range(0, len(record), num_params)]
     assert all(len(set(group)) == 1 for group in per_update)
     return [group[0] for group in per_update]
 
@@ -67,20 +70,24 @@ def lrs_per_update(record, num_params=2):
 # Arguments
 # ---------------------------------------------------------------------------------------------
 
+
 def test_unknown_keyword_arguments_raise_naming_each_of_them():
     with pytest.raises(ValueError, match='Unrecognized arguments "learning_rate", "epochs"'):
         Solver(SoftmaxClassifier(), tiny_data(), learning_rate=1e-3, epochs=3)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"update_rule": "sgdd"}, 'Invalid update_rule "sgdd"'),
-    ({"update_rule": 3}, "update_rule must be a name in cs231n.optim or a function"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
-    ({"num_epochs": 2.5}, "num_epochs must be an integer >= 0, got 2.5"),
-    ({"lr_schedule": "exponential"}, "lr_schedule must be one of"),
-    ({"lr_schedule": "cosine", "lr_decay": 0.9}, "either lr_decay or lr_schedule"),
-    ({"lr_decay": 0.0}, "lr_decay must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"update_rule": "sgdd"}, 'Invalid update_rule "sgdd"'),
+        ({"update_rule": 3}, "update_rule must be a name in cs231n.optim or a function"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"num_epochs": 2.5}, "num_epochs must be an integer >= 0, got 2.5"),
+        ({"lr_schedule": "exponential"}, "lr_schedule must be one of"),
+        ({"lr_schedule": "cosine", "lr_decay": 0.9}, "either lr_decay or lr_schedule"),
+        ({"lr_decay": 0.0}, "lr_decay must be > 0"),
+    ],
+)
 def test_bad_settings_raise_value_errors_naming_the_setting(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Solver(SoftmaxClassifier(), tiny_data(), **kwargs)
@@ -104,6 +111,7 @@ def test_missing_or_mismatched_data_raise_value_errors():
 # Training
 # ---------------------------------------------------------------------------------------------
 
+
 def test_training_overfits_fifty_examples_to_full_training_accuracy():
     rng = np.random.RandomState(1)
     X, y = rng.randn(50, 20), rng.randint(5, size=50)  # random labels: only memorization fits them
@@ -111,8 +119,15 @@ def test_training_overfits_fifty_examples_to_full_training_accuracy():
     data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
     np.random.seed(0)
     model = TwoLayerNet(input_dim=20, hidden_dim=100, num_classes=5, weight_scale=0.1)
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
-                    batch_size=25, num_epochs=40, verbose=False)
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 1e-2},
+        batch_size=25,
+        num_epochs=40,
+        verbose=False,
+    )
     solver.train()
     predictions = np.argmax(model.loss(X), axis=1)
     assert np.mean(predictions == y) == 1.0
@@ -130,8 +145,9 @@ def test_histories_have_one_loss_per_update_and_accuracies_at_start_and_each_epo
 
 def test_model_ends_with_the_parameters_of_the_best_validation_accuracy():
     data = tiny_data()
-    solver = Solver(SoftmaxClassifier(), data, optim_config={"learning_rate": 0.5}, batch_size=10, num_epochs=5,
-                    verbose=False)
+    solver = Solver(
+        SoftmaxClassifier(), data, optim_config={"learning_rate": 0.5}, batch_size=10, num_epochs=5, verbose=False
+    )
     solver.train()
     assert solver.best_val_acc == max(solver.val_acc_history)
     for k, v in solver.best_params.items():
@@ -152,6 +168,7 @@ def test_changing_the_trained_model_in_place_leaves_best_params_alone():
 
 class ScoresAreInputs:
     """A model whose scores are its inputs, so its predictions are known in advance."""
+
     params = {}
 
     def loss(self, X, y=None):
@@ -191,29 +208,40 @@ def test_check_accuracy_on_a_subsample_scores_the_examples_np_random_choice_draw
 # Learning rates: lr_decay and the schedules
 # ---------------------------------------------------------------------------------------------
 
+
 def test_lr_decay_multiplies_the_learning_rate_once_per_epoch():
     record = []
-    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule=recording(optim.sgd, record),
-                    optim_config={"learning_rate": 0.1}, lr_decay=0.5, batch_size=20, num_epochs=3,
-                    verbose=False)
+    solver = Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        update_rule=recording(optim.sgd, record),
+        optim_config={"learning_rate": 0.1},
+        lr_decay=0.5,
+        batch_size=20,
+        num_epochs=3,
+        verbose=False,
+    )
     solver.train()
     assert lrs_per_update(record) == pytest.approx([0.1] * 3 + [0.05] * 3 + [0.025] * 3)
 
 
-@pytest.mark.parametrize("schedule, lr0, t, T, expected", [
-    (cosine_lr, 2.0, 5, 10, 1.0),                          # half way: cos(pi/2) = 0
-    (cosine_lr, 1.0, 1, 4, 0.5 + math.sqrt(2) / 4),        # cos(pi/4) = sqrt(2)/2
-    (cosine_lr, 1.0, 10, 10, 0.0),
-    (linear_lr, 2.0, 3, 12, 1.5),
-    (linear_lr, 1.0, 12, 12, 0.0),
-    (inv_sqrt_lr, 0.3, 9, 100, 0.1),
-    (inv_sqrt_lr, 0.3, 1, 100, 0.3),
-    (step_lr, 1.0, 50, 100, 1.0),                          # drops only after half the updates
-    (step_lr, 1.0, 51, 100, 0.1),
-    (step_lr, 1.0, 75, 100, 0.1),
-    (step_lr, 1.0, 76, 100, 0.01),
-    (functools.partial(step_lr, milestones=(0.3,), gamma=0.5), 1.0, 31, 100, 0.5),
-])
+@pytest.mark.parametrize(
+    "schedule, lr0, t, T, expected",
+    [
+        (cosine_lr, 2.0, 5, 10, 1.0),  # half way: cos(pi/2) = 0
+        (cosine_lr, 1.0, 1, 4, 0.5 + math.sqrt(2) / 4),  # cos(pi/4) = sqrt(2)/2
+        (cosine_lr, 1.0, 10, 10, 0.0),
+        (linear_lr, 2.0, 3, 12, 1.5),
+        (linear_lr, 1.0, 12, 12, 0.0),
+        (inv_sqrt_lr, 0.3, 9, 100, 0.1),
+        (inv_sqrt_lr, 0.3, 1, 100, 0.3),
+        (step_lr, 1.0, 50, 100, 1.0),  # drops only after half the updates
+        (step_lr, 1.0, 51, 100, 0.1),
+        (step_lr, 1.0, 75, 100, 0.1),
+        (step_lr, 1.0, 76, 100, 0.01),
+        (functools.partial(step_lr, milestones=(0.3,), gamma=0.5), 1.0, 31, 100, 0.5),
+    ],
+)
 def test_schedule_gives_the_learning_rate_worked_out_by_hand(schedule, lr0, t, T, expected):
     assert schedule(lr0, t, T) == pytest.approx(expected, abs=1e-15)
 
@@ -225,17 +253,27 @@ def test_schedules_reject_update_numbers_outside_one_to_T(schedule, t):
         schedule(1.0, t, 10)
 
 
-@pytest.mark.parametrize("name, formula", [
-    ("cosine", lambda a, t, T: a / 2 * (1 + math.cos(math.pi * t / T))),
-    ("linear", lambda a, t, T: a * (1 - t / T)),
-    ("inv_sqrt", lambda a, t, T: a / math.sqrt(t)),
-    ("step", lambda a, t, T: a * (1.0 if t <= T / 2 else 0.1 if t <= 3 * T / 4 else 0.01)),
-])
+@pytest.mark.parametrize(
+    "name, formula",
+    [
+        ("cosine", lambda a, t, T: a / 2 * (1 + math.cos(math.pi * t / T))),
+        ("linear", lambda a, t, T: a * (1 - t / T)),
+        ("inv_sqrt", lambda a, t, T: a / math.sqrt(t)),
+        ("step", lambda a, t, T: a * (1.0 if t <= T / 2 else 0.1 if t <= 3 * T / 4 else 0.01)),
+    ],
+)
 def test_solver_uses_the_schedule_with_t_counting_updates_from_one_to_T(name, formula):
     record = []
-    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule=recording(optim.sgd, record),
-                    optim_config={"learning_rate": 0.2}, lr_schedule=name, batch_size=15, num_epochs=3,
-                    verbose=False)
+    solver = Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        update_rule=recording(optim.sgd, record),
+        optim_config={"learning_rate": 0.2},
+        lr_schedule=name,
+        batch_size=15,
+        num_epochs=3,
+        verbose=False,
+    )
     solver.train()
     T = 3 * (60 // 15)
     assert lrs_per_update(record) == pytest.approx([formula(0.2, t, T) for t in range(1, T + 1)])
@@ -249,6 +287,7 @@ def test_schedule_without_a_base_learning_rate_raises():
 # ---------------------------------------------------------------------------------------------
 # A model's own fused SGD step
 # ---------------------------------------------------------------------------------------------
+
 
 class FusedSoftmax(SoftmaxClassifier):
     """A softmax classifier with ``sgd_step``: ``loss`` then ``w -= learning_rate * dw``, recording its calls."""
@@ -269,9 +308,19 @@ class FusedSoftmax(SoftmaxClassifier):
 
 def test_with_sgd_the_solver_lets_a_model_with_sgd_step_update_itself():
     fused, plain = FusedSoftmax(), SoftmaxClassifier()
-    runs = [Solver(model, tiny_data(), update_rule=rule, optim_config={"learning_rate": 0.5},
-                   lr_schedule="linear", batch_size=20, num_epochs=2, verbose=False)
-            for model, rule in ((fused, "sgd"), (plain, "sgd"))]
+    runs = [
+        Solver(
+            model,
+            tiny_data(),
+            update_rule=rule,
+            optim_config={"learning_rate": 0.5},
+            lr_schedule="linear",
+            batch_size=20,
+            num_epochs=2,
+            verbose=False,
+        )
+        for model, rule in ((fused, "sgd"), (plain, "sgd"))
+    ]
     for solver in runs:
         np.random.seed(3)
         solver.train()
@@ -287,14 +336,27 @@ def test_other_rules_never_call_sgd_step(update_rule):
     model = FusedSoftmax()
     if update_rule == "a wrapped sgd":
         update_rule = recording(optim.sgd, [])
-    Solver(model, tiny_data(), update_rule=update_rule, optim_config={"learning_rate": 0.1}, batch_size=20,
-           num_epochs=1, verbose=False).train()
+    Solver(
+        model,
+        tiny_data(),
+        update_rule=update_rule,
+        optim_config={"learning_rate": 0.1},
+        batch_size=20,
+        num_epochs=1,
+        verbose=False,
+    ).train()
     assert model.rates == []
 
 
 def test_a_non_finite_loss_from_sgd_step_stops_training_like_one_from_loss():
-    solver = Solver(FusedSoftmax(nan_from=4), tiny_data(), optim_config={"learning_rate": 0.1}, batch_size=20,
-                    num_epochs=3, verbose=False)
+    solver = Solver(
+        FusedSoftmax(nan_from=4),
+        tiny_data(),
+        optim_config={"learning_rate": 0.1},
+        batch_size=20,
+        num_epochs=3,
+        verbose=False,
+    )
     with pytest.raises(LossDivergedError, match=r"nan at iteration 4 \(epoch 2/3\) with learning_rate 0.1"):
         solver.train()
     assert len(solver.loss_history) == 3
@@ -304,11 +366,19 @@ def test_a_non_finite_loss_from_sgd_step_stops_training_like_one_from_loss():
 # The NaN guard
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_huge_learning_rate_stops_training_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path):
     # A linear model cannot blow up (its gradient is bounded); two layers multiply their growth.
-    solver = Solver(two_layer_net(), tiny_data(), optim_config={"learning_rate": 1e8}, batch_size=10,
-                    num_epochs=20, checkpoint_name=str(tmp_path / "run"), verbose=False)
+    solver = Solver(
+        two_layer_net(),
+        tiny_data(),
+        optim_config={"learning_rate": 1e8},
+        batch_size=10,
+        num_epochs=20,
+        checkpoint_name=str(tmp_path / "run"),
+        verbose=False,
+    )
     with pytest.raises(LossDivergedError) as info:
         solver.train()
     err = info.value
@@ -325,10 +395,17 @@ def test_huge_learning_rate_stops_training_with_a_clear_error_and_keeps_the_last
     last = tmp_path / f"run_epoch_{solver.epoch}.npz"
     assert str(last) in message
     assert not list(tmp_path.glob("*.tmp"))
-    resumed = Solver(two_layer_net(seed=5), tiny_data(), optim_config={"learning_rate": 1e8}, batch_size=10,
-                     num_epochs=20, resume_from=last, verbose=False)
+    resumed = Solver(
+        two_layer_net(seed=5),
+        tiny_data(),
+        optim_config={"learning_rate": 1e8},
+        batch_size=10,
+        num_epochs=20,
+        resume_from=last,
+        verbose=False,
+    )
     assert resumed.epoch == solver.epoch
-    assert resumed.loss_history == solver.loss_history[:resumed.iteration]
+    assert resumed.loss_history == solver.loss_history[: resumed.iteration]
 
 
 class NaNAfter(SoftmaxClassifier):
@@ -349,10 +426,20 @@ class NaNAfter(SoftmaxClassifier):
 
 def test_nan_guard_names_the_decayed_rate_in_use_and_suggests_a_lower_base_rate():
     # 3 updates per epoch; update 8 runs in epoch 3, after two decays: 0.1 * 0.5**2 = 0.025.
-    solver = Solver(NaNAfter(nan_from=8), tiny_data(), optim_config={"learning_rate": 0.1}, lr_decay=0.5,
-                    batch_size=20, num_epochs=5, verbose=False)
-    with pytest.raises(LossDivergedError, match=r"nan at iteration 8 \(epoch 3/5\) with learning_rate 0.025\. "
-                       r".*10x: optim_config\['learning_rate'\] = 0.01\.") as info:
+    solver = Solver(
+        NaNAfter(nan_from=8),
+        tiny_data(),
+        optim_config={"learning_rate": 0.1},
+        lr_decay=0.5,
+        batch_size=20,
+        num_epochs=5,
+        verbose=False,
+    )
+    with pytest.raises(
+        LossDivergedError,
+        match=r"nan at iteration 8 \(epoch 3/5\) with learning_rate 0.025\. "
+        r".*10x: optim_config\['learning_rate'\] = 0.01\.",
+    ) as info:
         solver.train()
     assert (info.value.iteration, info.value.learning_rate) == (8, 0.025)
     assert len(solver.loss_history) == 7
@@ -368,6 +455,7 @@ def test_a_loss_that_is_nan_before_any_update_points_at_the_data():
 # ---------------------------------------------------------------------------------------------
 # Checkpoints and resume
 # ---------------------------------------------------------------------------------------------
+
 
 class Interrupted(Exception):
     pass
@@ -388,16 +476,28 @@ class InterruptedNet(SoftmaxClassifier):
         return super().loss(X, y)
 
 
-@pytest.mark.parametrize("update_rule, lr_decay, lr_schedule", [
-    ("adam", 0.9, None),
-    ("sgd_momentum", 1.0, "cosine"),
-    ("rmsprop", 1.0, "inv_sqrt"),
-])
-def test_run_resumed_from_its_last_checkpoint_ends_like_an_uninterrupted_run(tmp_path, update_rule, lr_decay,
-                                                                            lr_schedule):
-    settings = dict(update_rule=update_rule, optim_config={"learning_rate": 1e-2}, lr_decay=lr_decay,
-                    lr_schedule=lr_schedule, batch_size=10, num_epochs=4, num_train_samples=20,
-                    num_val_samples=15, verbose=False)
+@pytest.mark.parametrize(
+    "update_rule, lr_decay, lr_schedule",
+    [
+        ("adam", 0.9, None),
+        ("sgd_momentum", 1.0, "cosine"),
+        ("rmsprop", 1.0, "inv_sqrt"),
+    ],
+)
+def test_run_resumed_from_its_last_checkpoint_ends_like_an_uninterrupted_run(
+    tmp_path, update_rule, lr_decay, lr_schedule
+):
+    settings = dict(
+        update_rule=update_rule,
+        optim_config={"learning_rate": 1e-2},
+        lr_decay=lr_decay,
+        lr_schedule=lr_schedule,
+        batch_size=10,
+        num_epochs=4,
+        num_train_samples=20,
+        num_val_samples=15,
+        verbose=False,
+    )
     data = tiny_data()
 
     np.random.seed(0)
@@ -428,8 +528,15 @@ def test_run_resumed_from_its_last_checkpoint_ends_like_an_uninterrupted_run(tmp
 
 
 def test_checkpoint_holds_no_pickled_data_and_records_the_training_state(tmp_path):
-    solver = Solver(SoftmaxClassifier(), tiny_data(), update_rule="adam", batch_size=20, num_epochs=2,
-                    checkpoint_name=str(tmp_path / "ck"), verbose=False)
+    solver = Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        update_rule="adam",
+        batch_size=20,
+        num_epochs=2,
+        checkpoint_name=str(tmp_path / "ck"),
+        verbose=False,
+    )
     solver.train()
     with np.load(tmp_path / "ck_epoch_2.npz", allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}  # any object array would raise here
@@ -454,8 +561,9 @@ def test_a_failed_checkpoint_write_leaves_the_previous_file_whole(tmp_path, monk
 
     monkeypatch.setattr(np, "savez", savez_then_disk_full)
     with pytest.raises(OSError, match="No space left"):
-        Solver(SoftmaxClassifier(seed=1), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name,
-               verbose=False).train()
+        Solver(
+            SoftmaxClassifier(seed=1), tiny_data(), batch_size=20, num_epochs=1, checkpoint_name=name, verbose=False
+        ).train()
     assert (tmp_path / "ck_epoch_0.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck_epoch_0.npz", "ck_epoch_1.npz"]
 
@@ -466,21 +574,36 @@ def test_resume_rejects_pickles_and_checkpoints_of_another_model(tmp_path):
     with pytest.raises(ValueError, match="is not a Solver checkpoint"):
         Solver(SoftmaxClassifier(), tiny_data(), resume_from=path)
 
-    Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
-           verbose=False).train()
+    Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        batch_size=30,
+        num_epochs=1,
+        checkpoint_name=str(tmp_path / "ck"),
+        verbose=False,
+    ).train()
     other = SoftmaxClassifier()
     other.params["W"] = np.zeros((D + 1, C))
     with pytest.raises(ValueError, match="holds parameters .* but the model has"):
         Solver(other, tiny_data(), batch_size=30, resume_from=tmp_path / "ck_epoch_1.npz")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"batch_size": 20}, "'batch_size': 30, 'num_train': 60}, this Solver has {'batch_size': 20, 'num_train': 60}"),
-    ({"data": tiny_data(n_train=50)}, "this Solver has {'batch_size': 30, 'num_train': 50}"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"batch_size": 20}, "'batch_size': 30, 'num_train': 60}, this Solver has {'batch_size': 20, 'num_train': 60}"),
+        ({"data": tiny_data(n_train=50)}, "this Solver has {'batch_size': 30, 'num_train': 50}"),
+    ],
+)
 def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change, message):
-    Solver(SoftmaxClassifier(), tiny_data(), batch_size=30, num_epochs=1, checkpoint_name=str(tmp_path / "ck"),
-           verbose=False).train()
+    Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        batch_size=30,
+        num_epochs=1,
+        checkpoint_name=str(tmp_path / "ck"),
+        verbose=False,
+    ).train()
     settings = {"data": tiny_data(), "batch_size": 30, **change}
     with pytest.raises(ValueError, match=re.escape(message)):
         Solver(SoftmaxClassifier(), settings.pop("data"), resume_from=tmp_path / "ck_epoch_1.npz", **settings)
@@ -490,15 +613,25 @@ def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change
 # Progress
 # ---------------------------------------------------------------------------------------------
 
+
 def test_progress_shows_iterations_loss_lr_accuracies_elapsed_time_and_eta(capsys):
-    Solver(SoftmaxClassifier(), tiny_data(), optim_config={"learning_rate": 0.01}, batch_size=15, num_epochs=3,
-           print_every=5).train()
+    Solver(
+        SoftmaxClassifier(),
+        tiny_data(),
+        optim_config={"learning_rate": 0.01},
+        batch_size=15,
+        num_epochs=3,
+        print_every=5,
+    ).train()
     lines = capsys.readouterr().out.splitlines()
     iteration_lines = [line for line in lines if line.startswith("(Iteration")]
     epoch_lines = [line for line in lines if line.startswith("(Epoch")]
     # 12 updates printed every 5: updates 1, 6 and 11.
-    assert [line.split(")")[0] for line in iteration_lines] == ["(Iteration 1 / 12", "(Iteration 6 / 12",
-                                                                "(Iteration 11 / 12"]
+    assert [line.split(")")[0] for line in iteration_lines] == [
+        "(Iteration 1 / 12",
+        "(Iteration 6 / 12",
+        "(Iteration 11 / 12",
+    ]
     assert all("loss: " in line and "lr 0.01" in line and "elapsed" in line for line in iteration_lines)
     assert [line.split(")")[0] for line in epoch_lines] == [f"(Epoch {e} / 3" for e in range(4)]
     assert all("train acc" in line and "val_acc" in line for line in epoch_lines)

@@ -1,4 +1,5 @@
 """Tests for the main job, cs231n/train.py (python -m cs231n.train)."""
+
 import json
 import subprocess
 import sys
@@ -72,8 +73,15 @@ def test_job_on_cifar10_without_the_data_exits_2_naming_the_command(tmp_path, ca
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("option", [["--epochs", "0"], ["--hidden-size", "-3"], ["--dataset", "mnist"],
-                                    ["--lr-schedule", "cosine", "--lr-decay", "0.9"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--epochs", "0"],
+        ["--hidden-size", "-3"],
+        ["--dataset", "mnist"],
+        ["--lr-schedule", "cosine", "--lr-decay", "0.9"],
+    ],
+)
 def test_job_rejects_bad_options(option, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--dataset", "spiral", "--output-dir", str(tmp_path), *option])
@@ -83,8 +91,23 @@ def test_job_rejects_bad_options(option, tmp_path, capsys):
 
 @pytest.mark.cifar
 def test_job_on_cifar10_writes_first_layer_weights(cifar10_dir, tmp_path):
-    status = main(["--dataset", "cifar10", "--cifar10-dir", str(cifar10_dir), "--num-training", "400",
-                   "--epochs", "1", "--hidden-size", "16", "--output-dir", str(tmp_path), "--quiet"])
+    status = main(
+        [
+            "--dataset",
+            "cifar10",
+            "--cifar10-dir",
+            str(cifar10_dir),
+            "--num-training",
+            "400",
+            "--epochs",
+            "1",
+            "--hidden-size",
+            "16",
+            "--output-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert status == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["dataset"] == "cifar10" and "linear" not in results
@@ -95,7 +118,6 @@ def test_job_on_cifar10_writes_first_layer_weights(cifar10_dir, tmp_path):
 
 
 def test_job_runs_as_a_module():
-    done = subprocess.run([sys.executable, "-m", "cs231n.train", "--help"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-m", "cs231n.train", "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "--dataset {auto,spiral,cifar10}" in done.stdout and "--output-dir" in done.stdout

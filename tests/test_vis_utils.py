@@ -1,8 +1,10 @@
 """Tests for cs231n/vis_utils.py."""
+
 import math
 import warnings
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -21,7 +23,7 @@ def grid_by_loops(Xs, ubound, padding):
         row, col = divmod(n, G)
         img = Xs[n].astype(np.float64)
         y0, x0 = row * (H + padding), col * (W + padding)
-        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - img.min()) / (img.max() - img.min())
+        grid[y0 : y0 + H, x0 : x0 + W] = ubound * (img - img.min()) / (img.max() - img.min())
     return grid
 
 
@@ -47,11 +49,14 @@ def test_visualize_grid_handles_integer_images():
     np.testing.assert_allclose(visualize_grid(Xs)[..., 0], [[0, 85], [170, 255]])
 
 
-@pytest.mark.parametrize("Xs, padding, message", [
-    (np.zeros((3, 4, 4)), 1, r"shape \(N, H, W, C\).*\(3, 4, 4\)"),
-    (np.zeros((0, 4, 4, 3)), 1, "N >= 1"),
-    (np.zeros((2, 4, 4, 3)), -1, "padding must be a non-negative integer, got -1"),
-])
+@pytest.mark.parametrize(
+    "Xs, padding, message",
+    [
+        (np.zeros((3, 4, 4)), 1, r"shape \(N, H, W, C\).*\(3, 4, 4\)"),
+        (np.zeros((0, 4, 4, 3)), 1, "N >= 1"),
+        (np.zeros((2, 4, 4, 3)), -1, "padding must be a non-negative integer, got -1"),
+    ],
+)
 def test_visualize_grid_rejects_bad_input(Xs, padding, message):
     with pytest.raises(ValueError, match=message):
         visualize_grid(Xs, padding=padding)
@@ -107,10 +112,13 @@ def test_plot_decision_boundary_colours_the_plane_by_the_predicted_class(tmp_pat
     assert not np.allclose(left, right)
 
 
-@pytest.mark.parametrize("X, y, message", [
-    (np.zeros((4, 3)), np.zeros(4, int), r"X must have shape \(N, 2\), got \(4, 3\)"),
-    (np.zeros((4, 2)), np.zeros(3, int), r"y must have shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros((4, 3)), np.zeros(4, int), r"X must have shape \(N, 2\), got \(4, 3\)"),
+        (np.zeros((4, 2)), np.zeros(3, int), r"y must have shape \(4,\)"),
+    ],
+)
 def test_plot_decision_boundary_rejects_bad_input(X, y, message):
     with pytest.raises(ValueError, match=message):
         plot_decision_boundary(SignModel(), X, y)
@@ -127,7 +135,6 @@ def test_plot_first_layer_weights_draws_one_tile_per_hidden_unit(rng, tmp_path):
 
 
 def test_plots_leave_no_pyplot_figures_open(rng):
-    import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
     plot_training_curves(History(10, 2))

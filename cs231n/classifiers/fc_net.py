@@ -13,14 +13,15 @@ conventions:
 - ``save(path)`` writes an ``.npz`` file (the parameters and a JSON document with the
   hyperparameters; nothing pickled) and ``Class.load(path)`` builds the model back from it.
 """
+
 import json
 import math
 import zipfile
 
 import numpy as np
 
-from ..layer_utils import affine_relu_backward, affine_relu_forward
-from ..layers import affine_backward, affine_forward, relu_backward, softmax_loss
+from ..layer_utils import affine_relu_forward
+from ..layers import affine_forward, relu_backward, softmax_loss
 
 MODEL_FORMAT = "cs231n-model"
 
@@ -43,8 +44,9 @@ def _check_X(X, input_dim):
     """Return ``X`` as an array of shape (N, d_1, ..., d_k) with d_1 * ... * d_k == input_dim."""
     X = np.asarray(X)
     if X.ndim < 2 or math.prod(X.shape[1:]) != input_dim:
-        raise ValueError(f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = "
-                         f"{input_dim}, got shape {X.shape}")
+        raise ValueError(
+            f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = {input_dim}, got shape {X.shape}"
+        )
     return X
 
 
@@ -356,6 +358,7 @@ class TwoLayerNet(_SavableModel):
 
     # *****STAFF ONLY: END*****
 
+
 class FullyConnectedNet(_SavableModel):
     """A fully connected network with any number of hidden layers.
 
@@ -399,8 +402,16 @@ class FullyConnectedNet(_SavableModel):
         The standard deviation the weights were drawn with.
     """
 
-    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0, weight_scale=1e-2,
-                 dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        hidden_dims,
+        input_dim=3 * 32 * 32,
+        num_classes=10,
+        reg=0.0,
+        weight_scale=1e-2,
+        dtype=np.float32,
+        seed=None,
+    ):
         self._set_hyperparameters(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype)
         self.params = {}
         if seed is not None:

@@ -1,4 +1,5 @@
 """Command line: ``python -m staff.autograder grade SUBMISSION`` or ``... batch DIR --csv scores.csv``."""
+
 import argparse
 import signal
 import sys
@@ -22,22 +23,37 @@ def main(argv=None):
     one.add_argument("--metadata", type=Path, default=None, help="Gradescope's submission_metadata.json")
     one.add_argument("-k", dest="keyword", default=None, help="grade only the tests matching this pytest -k expression")
     one.add_argument("-v", "--verbose", action="store_true", help="print every grading test's outcome")
-    one.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
-                     help=f"seconds all student calls may take together (default {DEFAULT_BUDGET:g})")
+    one.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        help=f"seconds all student calls may take together (default {DEFAULT_BUDGET:g})",
+    )
     many = sub.add_parser("batch", help="grade every sub-folder or zip of DIR into a CSV")
     many.add_argument("folder", type=Path)
     many.add_argument("--csv", type=Path, required=True)
     for p in (one, many):
-        p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                       help=f"seconds each student call may take (default {DEFAULT_TIMEOUT:g})")
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=DEFAULT_TIMEOUT,
+            help=f"seconds each student call may take (default {DEFAULT_TIMEOUT:g})",
+        )
     args = parser.parse_args(argv)
     if not args.timeout > 0 or not getattr(args, "budget", 1) > 0:
         parser.error("--timeout and --budget must be positive numbers of seconds")
     if args.command == "grade":
         # Gradescope stops an overlong run with SIGTERM: end pytest cleanly so results.json is final.
         signal.signal(signal.SIGTERM, _interrupt)
-        results = grade(args.submission, args.results, timeout=args.timeout, metadata=args.metadata,
-                        keyword=args.keyword, verbose=args.verbose, budget=args.budget)
+        results = grade(
+            args.submission,
+            args.results,
+            timeout=args.timeout,
+            metadata=args.metadata,
+            keyword=args.keyword,
+            verbose=args.verbose,
+            budget=args.budget,
+        )
         for name, (got, total) in function_scores(results).items():
             print(f"{name:32s} {got:6g} / {total:g}")
         print(f"{'total':32s} {results['score']:6g}   ({args.results})")

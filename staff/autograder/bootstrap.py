@@ -20,6 +20,7 @@ The codec (:func:`encode` / :func:`decode`) carries numbers, strings, None, bool
 tuples, lists and dicts with string keys as one ``.npz`` archive: the arrays, plus a JSON tree that
 names them. It is read back with ``allow_pickle=False``, so no object crosses the boundary.
 """
+
 import ctypes
 import io
 import json
@@ -138,7 +139,7 @@ def decode(data):
         if isinstance(t, list):
             return [build(v, depth + 1) for v in t]
         if isinstance(t, dict) and len(t) == 1:
-            (tag, v), = t.items()
+            ((tag, v),) = t.items()
             if tag == "$n" and isinstance(v, str):
                 try:
                     return float(v)
@@ -159,7 +160,7 @@ def write_frame(fd, data):
     """Write ``data`` (bytes) to file descriptor ``fd`` as a length-prefixed frame."""
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def read_exact(fd, n):
@@ -189,12 +190,53 @@ def read_frame(fd):
 # Modules that student code may import: after the chroot nothing more can be read from the Python
 # installation, so they are loaded before the first fork.
 PRELOAD = (
-    "abc", "array", "bisect", "builtins", "cmath", "codecs", "collections", "collections.abc",
-    "contextlib", "copy", "dataclasses", "decimal", "enum", "fractions", "functools", "heapq",
-    "importlib", "importlib.util", "inspect", "itertools", "json", "math", "numbers", "operator",
-    "os", "pathlib", "pickle", "platform", "random", "re", "resource", "signal", "statistics",
-    "string", "struct", "textwrap", "time", "traceback", "types", "typing", "warnings", "zipfile",
-    "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.testing",
+    "abc",
+    "array",
+    "bisect",
+    "builtins",
+    "cmath",
+    "codecs",
+    "collections",
+    "collections.abc",
+    "contextlib",
+    "copy",
+    "dataclasses",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "heapq",
+    "importlib",
+    "importlib.util",
+    "inspect",
+    "itertools",
+    "json",
+    "math",
+    "numbers",
+    "operator",
+    "os",
+    "pathlib",
+    "pickle",
+    "platform",
+    "random",
+    "re",
+    "resource",
+    "signal",
+    "statistics",
+    "string",
+    "struct",
+    "textwrap",
+    "time",
+    "traceback",
+    "types",
+    "typing",
+    "warnings",
+    "zipfile",
+    "numpy",
+    "numpy.linalg",
+    "numpy.random",
+    "numpy.fft",
+    "numpy.testing",
 )
 
 
@@ -359,10 +401,10 @@ def _wait(pid, result_fd, timeout, request_fd):
         return status, code, b""
     if len(buf) < _HEADER.size:
         return "no result", code, b""
-    (n,) = _HEADER.unpack(bytes(buf[:_HEADER.size]))
+    (n,) = _HEADER.unpack(bytes(buf[: _HEADER.size]))
     if n != len(buf) - _HEADER.size:
         return "bad result", code, b""
-    return "ok", code, bytes(buf[_HEADER.size:])
+    return "ok", code, bytes(buf[_HEADER.size :])
 
 
 def main(argv):

@@ -4,6 +4,7 @@ Every comparison uses this process's own numpy, which student code never touches
 AssertionError whose message is the whole explanation a student sees (no traceback, no values that
 would give the expected answer away).
 """
+
 import numpy as np
 import pytest
 
@@ -24,8 +25,11 @@ def graded(function, points, hidden=False):
     -------
     marks : list of pytest marks
     """
-    return [pytest.mark.student_function(function), pytest.mark.points(points),
-            pytest.mark.visibility("after_due_date" if hidden else "visible")]
+    return [
+        pytest.mark.student_function(function),
+        pytest.mark.points(points),
+        pytest.mark.visibility("after_due_date" if hidden else "visible"),
+    ]
 
 
 def case(*values, function, points, hidden=False, id=None):

@@ -4,6 +4,7 @@
 grading tests (``staff/autograder/tests``) with pytest in this process, and writes ``results.json``
 in a ``finally`` block, so a crash anywhere still leaves a results file that says what happened.
 """
+
 import csv
 import json
 import shutil
@@ -28,7 +29,7 @@ GRADER_ROOT = GRADER_DIR.parents[1]
 
 def instructor_root():
     """Return the folder holding the reference ``cs231n`` package that the grading tests import."""
-    import cs231n
+    import cs231n  # noqa: PLC0415 (the instructor copy, found once the grader has set up sys.path)
 
     return Path(cs231n.__file__).resolve().parents[1]
 
@@ -59,8 +60,16 @@ def past_due_date(metadata_path, now=None):
     return (now or datetime.now(timezone.utc)) >= due
 
 
-def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, tests_dir=TESTS_DIR,
-          keyword=None, verbose=False, budget=DEFAULT_BUDGET):
+def grade(
+    submission,
+    results_path,
+    timeout=DEFAULT_TIMEOUT,
+    metadata=None,
+    tests_dir=TESTS_DIR,
+    keyword=None,
+    verbose=False,
+    budget=DEFAULT_BUDGET,
+):
     """Grade ``submission`` and write Gradescope's ``results.json`` to ``results_path`` (always).
 
     Parameters
@@ -96,13 +105,22 @@ def grade(submission, results_path, timeout=DEFAULT_TIMEOUT, metadata=None, test
         private = Path(tempfile.mkdtemp(prefix="cs231n-grader-"))
         instructor = instructor_root()
         sandbox, _, notes = build_sandbox(instructor, submission)
-        runner = StudentRunner(sandbox, preload_modules(instructor), timeout=timeout,
-                               private_dir=private, budget=budget).start()
+        runner = StudentRunner(
+            sandbox, preload_modules(instructor), timeout=timeout, private_dir=private, budget=budget
+        ).start()
         if not runner.isolated:
             notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)
-        args = [str(tests_dir), "-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(tests_dir),
-                "--confcutdir", str(tests_dir), "-v" if verbose else "-q"]
+        args = [
+            str(tests_dir),
+            "-c",
+            str(GRADER_DIR / "pytest.ini"),
+            "--rootdir",
+            str(tests_dir),
+            "--confcutdir",
+            str(tests_dir),
+            "-v" if verbose else "-q",
+        ]
         if keyword:
             args += ["-k", keyword]
         code = pytest.main(args, plugins=[plugin])
@@ -169,22 +187,35 @@ def batch(folder, csv_path, timeout=DEFAULT_TIMEOUT):
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder must be a directory of submissions, got {folder}")
-    subs = [p for p in sorted(folder.iterdir())
-            if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")]
+    subs = [
+        p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
+    ]
     rows, columns = [], []
     with tempfile.TemporaryDirectory(prefix="cs231n-batch-") as tmp:
         for i, sub in enumerate(subs):
             out = Path(tmp) / f"{i}.json"
-            cmd = [sys.executable, "-m", "staff.autograder", "grade", str(sub), "--results", str(out),
-                   "--timeout", str(timeout)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "staff.autograder",
+                "grade",
+                str(sub),
+                "--results",
+                str(out),
+                "--timeout",
+                str(timeout),
+            ]
             subprocess.run(cmd, cwd=GRADER_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             results = json.loads(out.read_text()) if out.is_file() else crash_results("the grader did not finish")
             scores = function_scores(results)
             columns += [c for c in scores if c not in columns]
-            row = {"submission": sub.name, **{c: got for c, (got, _) in scores.items()},
-                   "total": float(results.get("score", 0.0)),
-                   "max_score": sum(total for _, total in scores.values()),
-                   "note": "" if results.get("tests") else results.get("output", "")}
+            row = {
+                "submission": sub.name,
+                **{c: got for c, (got, _) in scores.items()},
+                "total": float(results.get("score", 0.0)),
+                "max_score": sum(total for _, total in scores.values()),
+                "note": "" if results.get("tests") else results.get("output", ""),
+            }
             rows.append(row)
             print(f"{sub.name}: {row['total']:g} / {row['max_score']:g}", flush=True)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)

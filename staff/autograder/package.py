@@ -8,6 +8,7 @@ Layout of the zip (it becomes ``/autograder/source``)::
     cs231n/               the instructor copy, solution included (the reference; root-only at run time)
     staff/__init__.py, staff/markers.py, staff/autograder/   the grader and its grading tests
 """
+
 import stat
 import zipfile
 from pathlib import Path

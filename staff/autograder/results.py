@@ -6,6 +6,7 @@ so a run stopped by Gradescope's overall timeout keeps what was graded, and the 
 time when everything else is done. A test that never reported a passing call counts as failed with 0
 points.
 """
+
 import json
 import os
 import tempfile
@@ -85,7 +86,7 @@ class GradescopePlugin:
         self.after_due_date = after_due_date
         self.notes = list(notes)
         self.start = time.monotonic()
-        self.tests = {}          # nodeid -> test record, in collection order
+        self.tests = {}  # nodeid -> test record, in collection order
         self.collect_errors = []
 
     # -- pytest hooks -------------------------------------------------------------------------
@@ -105,14 +106,19 @@ class GradescopePlugin:
             function = _marker_value(item, "student_function", None)
             visibility = _marker_value(item, "visibility", "visible")
             if points is None or function is None or visibility not in VISIBILITIES:
-                self.collect_errors.append(f"{item.nodeid}: needs points(n), student_function(name) "
-                                           f"and a visibility in {VISIBILITIES}")
+                self.collect_errors.append(
+                    f"{item.nodeid}: needs points(n), student_function(name) and a visibility in {VISIBILITIES}"
+                )
                 continue
             doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
             label = f" [{item.callspec.id}]" if hasattr(item, "callspec") else ""
             self.tests[item.nodeid] = {
-                "function": function, "name": f"{function}: {doc}{label}", "max_score": float(points),
-                "visibility": visibility, "passed": None, "output": "",
+                "function": function,
+                "name": f"{function}: {doc}{label}",
+                "max_score": float(points),
+                "visibility": visibility,
+                "passed": None,
+                "output": "",
             }
         # From now on a results file exists, even if the whole run is killed during the first test.
         write_results(self.results_path, self.results())
@@ -142,16 +148,26 @@ class GradescopePlugin:
         tests, by_function, hidden = [], {}, 0
         for number, test in enumerate(self.tests.values(), start=1):
             passed = test["passed"] is True
-            output = test["output"] if test["passed"] is not None else (
-                "This test did not run to the end, so it scores 0." if final else "Not graded yet.")
+            output = (
+                test["output"]
+                if test["passed"] is not None
+                else ("This test did not run to the end, so it scores 0." if final else "Not graded yet.")
+            )
             visibility = test["visibility"]
             if visibility == "after_due_date" and self.after_due_date:
                 visibility = "visible"
-            tests.append({
-                "score": test["max_score"] if passed else 0.0, "max_score": test["max_score"],
-                "status": "passed" if passed else "failed", "name": test["name"], "number": str(number),
-                "output": output[:MAX_OUTPUT], "tags": [test["function"]], "visibility": visibility,
-            })
+            tests.append(
+                {
+                    "score": test["max_score"] if passed else 0.0,
+                    "max_score": test["max_score"],
+                    "status": "passed" if passed else "failed",
+                    "name": test["name"],
+                    "number": str(number),
+                    "output": output[:MAX_OUTPUT],
+                    "tags": [test["function"]],
+                    "visibility": visibility,
+                }
+            )
             if visibility == "visible":
                 got, total = by_function.get(test["function"], (0.0, 0.0))
                 by_function[test["function"]] = (got + tests[-1]["score"], total + test["max_score"])
@@ -185,5 +201,5 @@ def _failure_text(report):
     message = message.split("\nassert ")[0]
     for prefix in ("AssertionError: ", "staff.autograder.runner.StudentError: ", "StudentError: "):
         if message.startswith(prefix):
-            message = message[len(prefix):]
+            message = message[len(prefix) :]
     return message

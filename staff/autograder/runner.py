@@ -4,6 +4,7 @@
 request per call. Only plain data crosses the boundary (see :func:`bootstrap.encode`); a student error,
 an early exit, a crash or an overrun timeout comes back as a :class:`StudentError`, never as a value.
 """
+
 import inspect
 import json
 import os
@@ -39,8 +40,14 @@ def drop_ids():
 
 def _clean_env():
     """The launcher's whole environment: nothing from the grader's, one BLAS thread."""
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
     # Some machines need this to start OpenBLAS at all; pass it through unchanged.
     if "OPENBLAS_CORETYPE" in os.environ:
         env["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
@@ -92,8 +99,15 @@ class StudentRunner:
         ids = ["-", "-"] if self.uid is None else [str(self.uid), str(self.gid)]
         cmd = [sys.executable, "-I", bootstrap.__file__, str(self.sandbox), *ids, *self.preload]
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                         env=env, cwd=str(self.sandbox), start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=str(self.sandbox),
+                start_new_session=True,
+            )
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()
@@ -101,8 +115,10 @@ class StudentRunner:
             ready = json.loads(read_frame(self.proc.stdout.fileno()))
         except EOFError:
             self.proc.wait()
-            raise RuntimeError(f"the student launcher exited with status {self.proc.returncode} before it was "
-                               f"ready (can {sys.executable} import numpy?)") from None
+            raise RuntimeError(
+                f"the student launcher exited with status {self.proc.returncode} before it was "
+                f"ready (can {sys.executable} import numpy?)"
+            ) from None
         if ready.get("status") != "ready":
             raise RuntimeError(f"the launcher did not start: {ready}")
         return self
@@ -203,6 +219,11 @@ class StudentRunner:
         if not inspect.isfunction(scenario):
             raise ValueError(f"scenario must be a function, got {scenario!r}")
         source = textwrap.dedent(inspect.getsource(scenario))
-        request = {"kind": "scenario", "source": source, "function": scenario.__name__,
-                   "args": list(args), "kwargs": kwargs}
+        request = {
+            "kind": "scenario",
+            "source": source,
+            "function": scenario.__name__,
+            "args": list(args),
+            "kwargs": kwargs,
+        }
         return self._request(request, label or scenario.__name__, timeout)

@@ -5,6 +5,7 @@ their ``cs231n/...`` path (under any leading folder) or by file name at the subm
 other file it holds (its own tests, a patched ``gradient_check.py``, notebooks, symlinks) is ignored.
 Every given file comes from the instructor copy.
 """
+
 import ast
 import os
 import shutil
@@ -247,7 +248,7 @@ def build_sandbox(instructor_root, submission, parent=None):
             (sandbox / rel).parent.mkdir(parents=True, exist_ok=True)
             (sandbox / rel).write_bytes(data)
         # Readable by the unprivileged user that imports from it, writable by nobody but the grader.
-        for root, dirs, names in os.walk(sandbox):
+        for root, _dirs, names in os.walk(sandbox):
             os.chmod(root, 0o755)
             for n in names:
                 os.chmod(os.path.join(root, n), 0o644)

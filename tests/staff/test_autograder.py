@@ -6,6 +6,7 @@ worked would show up as points for that function. When the tests run as root (as
 Gradescope) student code is chrooted and runs as ``nobody``; a few assertions that only hold then
 are skipped otherwise.
 """
+
 import csv
 import json
 import os
@@ -28,10 +29,20 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not IS_ROOT, reason="student code is isolated only when the grader runs as root")
 LAYERS = "cs231n/layers.py"
-LAYER_FUNCTIONS = {f"{layer}_{d}" for layer in ("affine", "relu", "leaky_relu", "sigmoid", "tanh")
-                   for d in ("forward", "backward")} | {"svm_loss", "softmax_loss"}
-TOP_KEYS = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility",
-            "extra_data", "tests", "leaderboard"}
+LAYER_FUNCTIONS = {
+    f"{layer}_{d}" for layer in ("affine", "relu", "leaky_relu", "sigmoid", "tanh") for d in ("forward", "backward")
+} | {"svm_loss", "softmax_loss"}
+TOP_KEYS = {
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "visibility",
+    "stdout_visibility",
+    "extra_data",
+    "tests",
+    "leaderboard",
+}
 TEST_KEYS = {"score", "max_score", "status", "name", "number", "output", "tags", "visibility", "extra_data"}
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
 
@@ -48,10 +59,20 @@ def validate_results(results):
     assert results["visibility"] in VISIBILITIES and results["stdout_visibility"] in VISIBILITIES
     numbers = []
     for test in results["tests"]:
-        assert set(test) <= TEST_KEYS and {"score", "max_score", "status", "name", "number", "output", "tags",
-                                           "visibility"} <= set(test), test
+        assert set(test) <= TEST_KEYS and {
+            "score",
+            "max_score",
+            "status",
+            "name",
+            "number",
+            "output",
+            "tags",
+            "visibility",
+        } <= set(test), test
         assert test["status"] in {"passed", "failed"} and test["visibility"] in VISIBILITIES
-        assert 0 <= test["score"] <= test["max_score"] and (test["status"] == "passed") == (test["score"] == test["max_score"])
+        assert 0 <= test["score"] <= test["max_score"] and (test["status"] == "passed") == (
+            test["score"] == test["max_score"]
+        )
         assert isinstance(test["name"], str) and isinstance(test["output"], str)
         assert isinstance(test["tags"], list) and all(isinstance(t, str) for t in test["tags"])
         numbers.append(test["number"])
@@ -89,8 +110,18 @@ def make_submission(folder, replace=None, append=None):
 
 def run_grader(submission, results, *extra, timeout=30):
     """Run ``python -m staff.autograder grade`` and return the results object it wrote."""
-    cmd = [sys.executable, "-m", "staff.autograder", "grade", str(submission), "--results", str(results),
-           "--timeout", str(timeout), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "staff.autograder",
+        "grade",
+        str(submission),
+        "--results",
+        str(results),
+        "--timeout",
+        str(timeout),
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     assert results.is_file(), f"no results.json; stderr:\n{proc.stderr[-3000:]}"
     data = json.loads(results.read_text())
@@ -112,17 +143,28 @@ def layers_only(results):
 
 
 def test_reference_solution_gets_full_marks(reference):
-    assert reference["tests"] and all(t["status"] == "passed" for t in reference["tests"]), \
-        [(t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]
+    assert reference["tests"] and all(t["status"] == "passed" for t in reference["tests"]), [
+        (t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"
+    ]
     assert reference["score"] == sum(t["max_score"] for t in reference["tests"])
 
 
 def test_every_student_function_is_graded_with_visible_and_hidden_tests(reference):
     functions = set(per_function(reference))
-    expected = LAYER_FUNCTIONS | {"TwoLayerNet.__init__", "TwoLayerNet.loss", "FullyConnectedNet.__init__",
-                                  "FullyConnectedNet.loss", "sgd_momentum", "rmsprop", "adam",
-                                  "Graph (lecture circuits)"} | {
-        f"{g}.backward" for g in ("Add", "Multiply", "Max", "AddConst", "MulConst", "Exp", "Reciprocal", "Sigmoid")}
+    expected = (
+        LAYER_FUNCTIONS
+        | {
+            "TwoLayerNet.__init__",
+            "TwoLayerNet.loss",
+            "FullyConnectedNet.__init__",
+            "FullyConnectedNet.loss",
+            "sgd_momentum",
+            "rmsprop",
+            "adam",
+            "Graph (lecture circuits)",
+        }
+        | {f"{g}.backward" for g in ("Add", "Multiply", "Max", "AddConst", "MulConst", "Exp", "Reciprocal", "Sigmoid")}
+    )
     assert functions == expected
     visible = {t["tags"][0] for t in reference["tests"] if t["visibility"] == "visible"}
     hidden = {t["tags"][0] for t in reference["tests"] if t["visibility"] == "after_due_date"}
@@ -136,8 +178,11 @@ def test_blank_kit_scores_zero_without_crashing(tmp_path, reference):
     results = run_grader(make_submission(tmp_path / "sub", replace=stubs), tmp_path / "r" / "results.json")
     assert len(results["tests"]) == len(reference["tests"])
     assert results["score"] == 0
-    assert all("not implemented yet" in t["output"] or "NotImplementedError" in t["output"]
-               for t in results["tests"] if t["tags"][0] in LAYER_FUNCTIONS)
+    assert all(
+        "not implemented yet" in t["output"] or "NotImplementedError" in t["output"]
+        for t in results["tests"]
+        if t["tags"][0] in LAYER_FUNCTIONS
+    )
 
 
 BROKEN = {
@@ -181,7 +226,9 @@ def attack(*parts):
 
 
 ATTACKS = {
-    "writes_results": attack(WRONG_AFFINE, """
+    "writes_results": attack(
+        WRONG_AFFINE,
+        """
         import json as _json, os as _os
         _FAKE = _json.dumps({{"score": 1000.0, "output": "forged", "tests": []}})
         for _p in [{results!r}, "/autograder/results/results.json", "results.json", "../results/results.json"]:
@@ -191,8 +238,11 @@ ATTACKS = {
                     _f.write(_FAKE)
             except BaseException:
                 pass
-    """),
-    "monkeypatches_numpy_and_helpers": attack(WRONG_AFFINE, """
+    """,
+    ),
+    "monkeypatches_numpy_and_helpers": attack(
+        WRONG_AFFINE,
+        """
         import builtins as _builtins
         np.allclose = lambda *a, **k: True
         np.isclose = lambda *a, **k: True
@@ -204,7 +254,8 @@ ATTACKS = {
             _gc.eval_numerical_gradient_array = lambda f, x, df, h=1e-5: 0 * x
         except BaseException:
             pass
-    """),
+    """,
+    ),
     "sys_exit_in_function": attack("""
         def affine_forward(x, w, b):
             import sys
@@ -272,11 +323,14 @@ def test_attack_gains_nothing(tmp_path, reference, attack):
         assert got[function] == full[function], function
     assert results["score"] == score - full["affine_forward"]
     if attack == "loops_forever":
-        assert all("did not finish within 2 s" in t["output"] for t in results["tests"] if t["tags"][0] == "affine_forward")
+        assert all(
+            "did not finish within 2 s" in t["output"] for t in results["tests"] if t["tags"][0] == "affine_forward"
+        )
 
 
-@pytest.mark.parametrize("exit_code", ["import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n"],
-                         ids=["os_exit", "sys_exit"])
+@pytest.mark.parametrize(
+    "exit_code", ["import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n"], ids=["os_exit", "sys_exit"]
+)
 def test_exit_at_import_scores_zero_for_the_module_and_nothing_else(tmp_path, exit_code):
     sub = make_submission(tmp_path / "sub", append={LAYERS: exit_code})
     results = run_grader(sub, tmp_path / "r" / "results.json", "-k", "test_layers or test_optim")
@@ -313,20 +367,27 @@ def test_student_code_runs_chrooted_as_nobody(tmp_path):
             import os
             raise RuntimeError(f"uid={os.getuid()} gid={os.getgid()} root={sorted(os.listdir('/'))}")
     """
-    results = run_grader(make_submission(tmp_path / "sub", append={LAYERS: probe}), tmp_path / "r" / "results.json",
-                         "-k", "test_forward_matches_reference and affine")
+    results = run_grader(
+        make_submission(tmp_path / "sub", append={LAYERS: probe}),
+        tmp_path / "r" / "results.json",
+        "-k",
+        "test_forward_matches_reference and affine",
+    )
     outputs = [t["output"] for t in results["tests"]]
     assert outputs and all("uid=65534 gid=65534 root=['cs231n']" in o for o in outputs), outputs
 
 
-@pytest.mark.parametrize("due, shown", [("2020-01-01T00:00:00Z", {"visible"}),
-                                        ("2999-01-01T00:00:00Z", {"visible", "after_due_date"})],
-                         ids=["past_due", "before_due"])
+@pytest.mark.parametrize(
+    "due, shown",
+    [("2020-01-01T00:00:00Z", {"visible"}), ("2999-01-01T00:00:00Z", {"visible", "after_due_date"})],
+    ids=["past_due", "before_due"],
+)
 def test_hidden_tests_are_shown_once_the_due_date_has_passed(tmp_path, due, shown):
     meta = tmp_path / "submission_metadata.json"
     meta.write_text(json.dumps({"assignment": {"due_date": due}}))
-    results = run_grader(make_submission(tmp_path / "sub"), tmp_path / "r" / "results.json",
-                         "--metadata", str(meta), "-k", "test_optim")
+    results = run_grader(
+        make_submission(tmp_path / "sub"), tmp_path / "r" / "results.json", "--metadata", str(meta), "-k", "test_optim"
+    )
     assert {t["visibility"] for t in results["tests"]} == shown
     assert ("shown after the due date" in results["output"]) == (shown != {"visible"})
 
@@ -342,10 +403,15 @@ def test_grading_tests_that_fail_to_collect_give_results_that_say_so(tmp_path):
     tests_dir.mkdir()
     (tests_dir / "test_broken.py").write_text("import no_such_module_anywhere\n")
     results_path = tmp_path / "r" / "results.json"
-    code = ("from staff.autograder.grade import grade; import sys; "
-            "grade(sys.argv[1], sys.argv[2], tests_dir=sys.argv[3])")
-    subprocess.run([sys.executable, "-c", code, str(make_submission(tmp_path / "sub")), str(results_path), str(tests_dir)],
-                   cwd=REPO_ROOT, capture_output=True, timeout=300)
+    code = (
+        "from staff.autograder.grade import grade; import sys; grade(sys.argv[1], sys.argv[2], tests_dir=sys.argv[3])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(make_submission(tmp_path / "sub")), str(results_path), str(tests_dir)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=300,
+    )
     results = json.loads(results_path.read_text())
     validate_results(results)
     assert results["score"] == 0 and "could not be collected" in results["output"]
@@ -356,12 +422,24 @@ def test_results_are_written_as_tests_finish_so_a_stopped_run_keeps_them(tmp_pat
     loop = "def softmax_loss(x, y):\n    while True:\n        pass\n"
     sub = make_submission(tmp_path / "sub", append={LAYERS: loop})
     results_path = tmp_path / "r" / "results.json"
-    cmd = [sys.executable, "-m", "staff.autograder", "grade", str(sub), "--results", str(results_path),
-           "--timeout", "600", "-k", "test_layers"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "staff.autograder",
+        "grade",
+        str(sub),
+        "--results",
+        str(results_path),
+        "--timeout",
+        "600",
+        "-k",
+        "test_layers",
+    ]
     # A killed grader cannot remove its temporary folders: keep them under tmp_path.
     env = dict(os.environ, TMPDIR=str(tmp_path))
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+    )
     try:
         # Wait until every test before the first softmax_loss test has been recorded.
         deadline, passed = time.monotonic() + 180, 0
@@ -397,8 +475,13 @@ def test_batch_grading_writes_one_csv_row_per_submission(tmp_path, reference):
             zf.write(bob / rel, rel.rsplit("/", 1)[-1])  # files at the zip root
     (folder / "notes.txt").write_text("not a submission\n")
     csv_path = tmp_path / "scores.csv"
-    subprocess.run([sys.executable, "-m", "staff.autograder", "batch", str(folder), "--csv", str(csv_path),
-                    "--timeout", "30"], cwd=REPO_ROOT, check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [sys.executable, "-m", "staff.autograder", "batch", str(folder), "--csv", str(csv_path), "--timeout", "30"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     with open(csv_path, newline="") as f:
         rows = {row["submission"]: row for row in csv.DictReader(f)}
     assert set(rows) == {"alice", "bob.zip"}
@@ -416,8 +499,10 @@ def test_gradescope_layout_grades_from_the_autograder_zip_and_keeps_the_source_p
         zf.extractall(root / "source")
     os.chmod(root / "source" / "run_autograder", 0o755)
     # Gradescope's uploads: a zip of the student's files at its root; the due date is far away.
-    sub = make_submission(tmp_path / "files", append={LAYERS: ATTACKS["reads_reference_from_disk"].format(
-        reference=str(root / "source" / LAYERS))})
+    sub = make_submission(
+        tmp_path / "files",
+        append={LAYERS: ATTACKS["reads_reference_from_disk"].format(reference=str(root / "source" / LAYERS))},
+    )
     (root / "submission").mkdir()
     with zipfile.ZipFile(root / "submission" / "submission.zip", "w") as zf:
         for rel in student_owned_files(REPO_ROOT):
@@ -430,7 +515,9 @@ def test_gradescope_layout_grades_from_the_autograder_zip_and_keeps_the_source_p
     assert {t["visibility"] for t in results["tests"]} == {"visible", "after_due_date"}
     got, full = per_function(results), per_function(results, "max_score")
     # The nets run the student's own affine_forward, so only they share its loss.
-    assert all(got[f] == full[f] for f in got if f not in {"affine_forward", "TwoLayerNet.loss", "FullyConnectedNet.loss"})
+    assert all(
+        got[f] == full[f] for f in got if f not in {"affine_forward", "TwoLayerNet.loss", "FullyConnectedNet.loss"}
+    )
     if IS_ROOT:
         assert got["affine_forward"] == 0
         assert oct((root / "source").stat().st_mode & 0o777) == oct(0o700)
@@ -443,8 +530,9 @@ def test_run_autograder_writes_results_even_when_python_cannot_start(tmp_path):
     (root / "submission").mkdir()
     shutil.copy(REPO_ROOT / "staff" / "autograder" / "run_autograder", root / "source" / "run_autograder")
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=shutil.which("false"))
-    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")], env=env, check=True, capture_output=True, timeout=60
+    )
     results = json.loads((root / "results" / "results.json").read_text())
     validate_results(results)
     assert results["score"] == 0 and "could not start" in results["output"]

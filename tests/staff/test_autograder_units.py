@@ -1,4 +1,5 @@
 """Unit tests of the autograder's parts: the codec, submission reading, the student runner, due dates, the zip."""
+
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from staff import release
 from staff.autograder.bootstrap import CodecError, decode, encode
 from staff.autograder.grade import past_due_date
 from staff.autograder.package import build_autograder_zip
@@ -28,16 +30,19 @@ STUDENT_PY = ["cs231n/classifiers/fc_net.py", "cs231n/graph.py", "cs231n/layers.
 
 
 def test_student_owned_files_are_the_files_with_solution_regions():
-    from staff import release
-
     assert student_owned_files(REPO_ROOT) == STUDENT_PY
     # The release build zips the same .py files that the autograder takes from a submission.
     assert set(STUDENT_PY) == {f for f in release.STUDENT_FILES if f.endswith(".py")}
 
 
 def test_codec_round_trips_nested_plain_data():
-    value = {"loss": 1.25, "grads": {"W1": np.arange(6.0).reshape(2, 3), "b1": np.float32(2.5)},
-             "pair": (np.int64(3), "text", None, True), "nan": float("nan"), "list": [1, [2.0]]}
+    value = {
+        "loss": 1.25,
+        "grads": {"W1": np.arange(6.0).reshape(2, 3), "b1": np.float32(2.5)},
+        "pair": (np.int64(3), "text", None, True),
+        "nan": float("nan"),
+        "list": [1, [2.0]],
+    }
     back = decode(encode(value))
     assert back["loss"] == 1.25 and back["pair"][1:] == ("text", None, True)
     assert isinstance(back["pair"], tuple) and back["list"] == [1, [2.0]]
@@ -46,8 +51,9 @@ def test_codec_round_trips_nested_plain_data():
     assert np.isnan(back["nan"])
 
 
-@pytest.mark.parametrize("value", [object(), np.array([object()]), {1: 2}, lambda: 0],
-                         ids=["object", "object_array", "int_key", "function"])
+@pytest.mark.parametrize(
+    "value", [object(), np.array([object()]), {1: 2}, lambda: 0], ids=["object", "object_array", "int_key", "function"]
+)
 def test_encode_refuses_values_that_are_not_plain_data(value):
     with pytest.raises(CodecError):
         encode(value)
@@ -59,13 +65,17 @@ def _npz(**arrays):
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("data", [
-    b"not a zip",
-    _npz(tree=np.array(json.dumps({"$a": "v0"})), v0=np.array([{"x": 1}], dtype=object)),
-    _npz(tree=np.array(json.dumps({"$a": "missing"}))),
-    _npz(tree=np.array(json.dumps({"$call": "os.system"}))),
-    _npz(v0=np.zeros(2)),
-], ids=["garbage", "pickled_object_array", "dangling_array", "unknown_node", "no_tree"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not a zip",
+        _npz(tree=np.array(json.dumps({"$a": "v0"})), v0=np.array([{"x": 1}], dtype=object)),
+        _npz(tree=np.array(json.dumps({"$a": "missing"}))),
+        _npz(tree=np.array(json.dumps({"$call": "os.system"}))),
+        _npz(v0=np.zeros(2)),
+    ],
+    ids=["garbage", "pickled_object_array", "dangling_array", "unknown_node", "no_tree"],
+)
 def test_decode_refuses_forged_payloads_without_unpickling(data):
     with pytest.raises(CodecError):
         decode(data)
@@ -78,11 +88,18 @@ def _write_zip(path, members):
     return path
 
 
-@pytest.mark.parametrize("names", [
-    {"layers.py": "cs231n/layers.py", "fc_net.py": "cs231n/classifiers/fc_net.py"},
-    {"cs231n/layers.py": "cs231n/layers.py", "cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py"},
-    {"kit/cs231n/layers.py": "cs231n/layers.py", "kit/cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py"},
-], ids=["zip_root", "cs231n_paths", "under_a_folder"])
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"layers.py": "cs231n/layers.py", "fc_net.py": "cs231n/classifiers/fc_net.py"},
+        {"cs231n/layers.py": "cs231n/layers.py", "cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py"},
+        {
+            "kit/cs231n/layers.py": "cs231n/layers.py",
+            "kit/cs231n/classifiers/fc_net.py": "cs231n/classifiers/fc_net.py",
+        },
+    ],
+    ids=["zip_root", "cs231n_paths", "under_a_folder"],
+)
 def test_read_submission_finds_student_files_in_any_zip_layout(tmp_path, names):
     members = {name: f"# {name}\n" for name in names}
     members["cs231n/gradient_check.py"] = "rel_error = lambda x, y: 0.0\n"
@@ -119,8 +136,9 @@ def test_read_submission_ignores_symlinks_stored_in_a_zip(tmp_path):
 
 
 def test_sandbox_takes_student_files_from_submission_and_the_rest_from_the_instructor(tmp_path):
-    sub = _write_zip(tmp_path / "sub.zip", {"layers.py": "# student layers\n",
-                                            "cs231n/layer_utils.py": "# forged support file\n"})
+    sub = _write_zip(
+        tmp_path / "sub.zip", {"layers.py": "# student layers\n", "cs231n/layer_utils.py": "# forged support file\n"}
+    )
     sandbox, owned, notes = build_sandbox(REPO_ROOT, sub, parent=tmp_path)
     assert owned == STUDENT_PY
     assert (sandbox / "cs231n/layers.py").read_text() == "# student layers\n"
@@ -130,8 +148,9 @@ def test_sandbox_takes_student_files_from_submission_and_the_rest_from_the_instr
     assert stat.S_IMODE(sandbox.stat().st_mode) == 0o755
 
 
-@pytest.mark.parametrize("due, expected", [("2020-01-01T00:00:00+00:00", True), ("2999-01-01T00:00:00-08:00", False),
-                                           (None, False)])
+@pytest.mark.parametrize(
+    "due, expected", [("2020-01-01T00:00:00+00:00", True), ("2999-01-01T00:00:00-08:00", False), (None, False)]
+)
 def test_past_due_date_reads_gradescope_metadata(tmp_path, due, expected):
     meta = tmp_path / "submission_metadata.json"
     meta.write_text(json.dumps({"assignment": {"due_date": due}, "created_at": "2026-01-01T00:00:00Z"}))
@@ -148,12 +167,18 @@ def test_autograder_zip_has_gradescope_entry_points_and_the_instructor_copy(tmp_
         names = set(zf.namelist())
         modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in zf.infolist()}
     assert modes["setup.sh"] == 0o755 and modes["run_autograder"] == 0o755
-    assert {"requirements.txt", "staff/__init__.py", "staff/markers.py", "staff/autograder/__main__.py",
-            "staff/autograder/tests/test_layers.py", *STUDENT_PY} <= names
+    assert {
+        "requirements.txt",
+        "staff/__init__.py",
+        "staff/markers.py",
+        "staff/autograder/__main__.py",
+        "staff/autograder/tests/test_layers.py",
+        *STUDENT_PY,
+    } <= names
     assert not any("__pycache__" in n or n.startswith(("tests/", "notebooks/", "datasets/")) for n in names)
 
 
-PROBE = '''
+PROBE = """
 import os
 import numpy as np
 
@@ -185,7 +210,7 @@ def whoami():
 
 def hog():
     return np.ones((1 << 30,)).sum()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +229,7 @@ def test_runner_returns_plain_data_from_the_student_process(runner):
 
 
 def scenario_pair(a, b=1):
-    from cs231n import layers
+    from cs231n import layers  # noqa: PLC0415 (a scenario's source runs in the student process)
 
     return layers.double(a), b
 
@@ -213,13 +238,16 @@ def test_runner_runs_a_scenario_function_from_its_source(runner):
     assert runner.run(scenario_pair, 4, b="text") == (8, "text")
 
 
-@pytest.mark.parametrize("function, message", [
-    ("boom", "boom raised ValueError: x has shape (2,)"),
-    ("opaque", "not plain data"),
-    ("leave", "ended without returning a result"),
-    ("no_such_function", "AttributeError"),
-    ("hog", "MemoryError"),
-])
+@pytest.mark.parametrize(
+    "function, message",
+    [
+        ("boom", "boom raised ValueError: x has shape (2,)"),
+        ("opaque", "not plain data"),
+        ("leave", "ended without returning a result"),
+        ("no_such_function", "AttributeError"),
+        ("hog", "MemoryError"),
+    ],
+)
 def test_runner_turns_student_failures_into_student_errors(runner, function, message):
     with pytest.raises(StudentError, match=re.escape(message)):
         runner.call("cs231n.layers", function)
@@ -259,7 +287,7 @@ def test_runner_replaces_a_launcher_that_was_killed(runner):
 
 
 def scenario_nap():
-    import time
+    import time  # noqa: PLC0415 (runs in the student process)
 
     # Sleeps rather than spins: the child outlives its killed launcher for a moment, idle.
     time.sleep(3)
@@ -277,7 +305,7 @@ def test_runner_charges_the_budget_for_a_call_that_lost_its_launcher(runner):
 
 
 def scenario_long_nap():
-    import time
+    import time  # noqa: PLC0415 (runs in the student process)
 
     time.sleep(30)
 

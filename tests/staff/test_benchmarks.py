@@ -1,4 +1,5 @@
 """The quick benchmarks still run and print their tables (tiny settings: this checks the scripts, not speed)."""
+
 import importlib.util
 import re
 import subprocess
@@ -12,8 +13,9 @@ BENCH = REPO / "benchmarks"
 
 
 def run(script, *args):
-    r = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=REPO, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 

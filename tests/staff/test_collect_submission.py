@@ -1,4 +1,5 @@
 """Tests for collectSubmission.sh and collect_submission_check.py, on temporary copies of the kit."""
+
 import os
 import re
 import shutil
@@ -10,6 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+import collect_submission_check as check
+from staff import release
+from staff.markers import stub_python_source
 
 REPO = Path(__file__).resolve().parents[2]
 ZIP = "cs231n_submission.zip"
@@ -28,17 +33,24 @@ NOTEBOOKS = sorted(f for f in STUDENT_FILES if f.endswith(".ipynb"))
 
 def executed_notebook(name):
     """A small notebook run top to bottom: counts 1, 2, 3 on the non-blank code cells, no error."""
-    return new_notebook(cells=[
-        new_markdown_cell(f"# {name}"),
-        new_code_cell("import numpy as np", execution_count=1),
-        new_code_cell("print('checked', 6 * 7)", execution_count=2,
-                      outputs=[new_output("stream", name="stdout", text=f"checked 42 in {name}\n")]),
-        new_code_cell("", execution_count=None),  # a blank cell: Jupyter leaves it unnumbered
-        new_code_cell("np.arange(3)", execution_count=3,
-                      outputs=[new_output("execute_result", data={"text/plain": "array([0, 1, 2])"},
-                                          execution_count=3)]),
-        new_markdown_cell("**Your Answer:** the gradient flows back."),
-    ])
+    return new_notebook(
+        cells=[
+            new_markdown_cell(f"# {name}"),
+            new_code_cell("import numpy as np", execution_count=1),
+            new_code_cell(
+                "print('checked', 6 * 7)",
+                execution_count=2,
+                outputs=[new_output("stream", name="stdout", text=f"checked 42 in {name}\n")],
+            ),
+            new_code_cell("", execution_count=None),  # a blank cell: Jupyter leaves it unnumbered
+            new_code_cell(
+                "np.arange(3)",
+                execution_count=3,
+                outputs=[new_output("execute_result", data={"text/plain": "array([0, 1, 2])"}, execution_count=3)],
+            ),
+            new_markdown_cell("**Your Answer:** the gradient flows back."),
+        ]
+    )
 
 
 @pytest.fixture
@@ -62,8 +74,15 @@ def kit(tmp_path):
 def run_script(kit, **env):
     """Run collectSubmission.sh in ``kit`` as a student would, with this interpreter as PYTHON."""
     full_env = {**os.environ, "PYTHON": sys.executable, **env}
-    return subprocess.run(["bash", "collectSubmission.sh"], cwd=kit, env=full_env, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        ["bash", "collectSubmission.sh"],
+        cwd=kit,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def edit_notebook(kit, rel, change):
@@ -104,10 +123,12 @@ def remove(rel):
 
 def set_counts(counts, rel="notebooks/backprop.ipynb"):
     """Overwrite the execution counts of the non-blank code cells of a notebook."""
+
     def change(nb):
         cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
         for cell, count in zip(cells, counts):
             cell.execution_count = count
+
     return lambda kit: edit_notebook(kit, rel, change)
 
 
@@ -122,27 +143,49 @@ def write(rel, text):
 
 BAD_SUBMISSIONS = {
     "missing_py_file": (remove("cs231n/optim.py"), [r"missing file: cs231n/optim\.py"]),
-    "missing_notebook": (remove("notebooks/FullyConnectedNets.ipynb"),
-                         [r"missing file: notebooks/FullyConnectedNets\.ipynb"]),
-    "cell_never_run": (set_counts([1, None, 2]),
-                       [r"notebooks/backprop\.ipynb: not executed: cell 3 \(the 2nd code cell\) never ran"]),
-    "notebook_never_run": (set_counts([None, None, None], "notebooks/FullyConnectedNets.ipynb"),
-                           [r"FullyConnectedNets\.ipynb: not executed: cell 2 .*, cell 3 .*, cell 5 "]),
-    "out_of_order": (set_counts([1, 3, 2]),
-                     [r"backprop\.ipynb: not executed top to bottom: the execution counts read \[1, 3, 2\]"]),
+    "missing_notebook": (
+        remove("notebooks/FullyConnectedNets.ipynb"),
+        [r"missing file: notebooks/FullyConnectedNets\.ipynb"],
+    ),
+    "cell_never_run": (
+        set_counts([1, None, 2]),
+        [r"notebooks/backprop\.ipynb: not executed: cell 3 \(the 2nd code cell\) never ran"],
+    ),
+    "notebook_never_run": (
+        set_counts([None, None, None], "notebooks/FullyConnectedNets.ipynb"),
+        [r"FullyConnectedNets\.ipynb: not executed: cell 2 .*, cell 3 .*, cell 5 "],
+    ),
+    "out_of_order": (
+        set_counts([1, 3, 2]),
+        [r"backprop\.ipynb: not executed top to bottom: the execution counts read \[1, 3, 2\]"],
+    ),
     "cell_run_twice": (set_counts([1, 2, 5]), [r"backprop\.ipynb: not executed top to bottom: .*\[1, 2, 5\]"]),
-    "error_output": (add_error_output,
-                     [r"two_layer_net\.ipynb: cell 3 \(the 2nd code cell\) holds an error output: "
-                      r"ZeroDivisionError: division by zero"]),
-    "not_json": (write("notebooks/backprop.ipynb", "{ not json"),
-                 [r"notebooks/backprop\.ipynb: cannot be read as a notebook"]),
-    "import_error": (write("cs231n/graph.py", "import numpy\nimport a_module_that_does_not_exist\n"),
-                     [r"`import cs231n\.graph` fails: ModuleNotFoundError: .*a_module_that_does_not_exist.* "
-                      r"\(cs231n/graph\.py, line 2\)"]),
-    "syntax_error": (write("cs231n/optim.py", "def sgd(w, dw, config=None):\n    return w -\n"),
-                     [r"(?m)`import cs231n\.optim` fails: SyntaxError: [^(]*\(cs231n/optim\.py, line 2\)$"]),
-    "error_raised_at_import": (write("cs231n/layers.py", "raise RuntimeError('half-finished edit')\n"),
-                               [r"`import cs231n\.layers` fails: RuntimeError: half-finished edit"]),
+    "error_output": (
+        add_error_output,
+        [
+            r"two_layer_net\.ipynb: cell 3 \(the 2nd code cell\) holds an error output: "
+            r"ZeroDivisionError: division by zero"
+        ],
+    ),
+    "not_json": (
+        write("notebooks/backprop.ipynb", "{ not json"),
+        [r"notebooks/backprop\.ipynb: cannot be read as a notebook"],
+    ),
+    "import_error": (
+        write("cs231n/graph.py", "import numpy\nimport a_module_that_does_not_exist\n"),
+        [
+            r"`import cs231n\.graph` fails: ModuleNotFoundError: .*a_module_that_does_not_exist.* "
+            r"\(cs231n/graph\.py, line 2\)"
+        ],
+    ),
+    "syntax_error": (
+        write("cs231n/optim.py", "def sgd(w, dw, config=None):\n    return w -\n"),
+        [r"(?m)`import cs231n\.optim` fails: SyntaxError: [^(]*\(cs231n/optim\.py, line 2\)$"],
+    ),
+    "error_raised_at_import": (
+        write("cs231n/layers.py", "raise RuntimeError('half-finished edit')\n"),
+        [r"`import cs231n\.layers` fails: RuntimeError: half-finished edit"],
+    ),
 }
 
 
@@ -174,13 +217,12 @@ def test_every_problem_is_reported_not_only_the_first(kit):
 
 
 def test_release_stubs_that_raise_when_called_pass_the_import_check(kit):
-    from staff.markers import stub_python_source
-
     for rel in STUDENT_FILES:
         if rel.endswith(".py"):
             (kit / rel).write_text(stub_python_source((kit / rel).read_text(), rel))
-    r = subprocess.run([sys.executable, "collect_submission_check.py", "check"], cwd=kit, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "collect_submission_check.py", "check"], cwd=kit, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     assert "All checks passed" in r.stdout
 
@@ -193,8 +235,6 @@ def test_unknown_python_is_refused_with_a_clear_message(kit):
 
 
 def test_required_files_are_the_student_owned_files_of_staff_readme():
-    import collect_submission_check as check
-    from staff import release
 
     readme = (REPO / "staff" / "README.md").read_text()
     section = readme.split("## Student-owned files", 1)[1].split("\n## ", 1)[0]
@@ -202,8 +242,12 @@ def test_required_files_are_the_student_owned_files_of_staff_readme():
     assert set(check.REQUIRED_FILES) == STUDENT_FILES
     # The release build and the autograder take the same files from a submission.
     assert set(release.STUDENT_FILES) == STUDENT_FILES
-    script = subprocess.run([sys.executable, str(REPO / "collect_submission_check.py"), "notebooks"],
-                            capture_output=True, text=True, check=True)
+    script = subprocess.run(
+        [sys.executable, str(REPO / "collect_submission_check.py"), "notebooks"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert sorted(script.stdout.split()) == NOTEBOOKS
 
 

@@ -4,6 +4,7 @@ A buggy submission is the repository's student files with a few functions redefi
 the file (a later ``def`` replaces the earlier one), so the tests do not depend on the exact text of
 the reference solution.
 """
+
 import ast
 import re
 import zipfile
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from cs231n.gradient_report import PLAN, STUDENT_FILES, collect_rows, main, render
+from staff.markers import stub_python_source
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Appended to cs231n/layers.py: four bugs of different kinds.
-LAYERS_BUGS = '''
+LAYERS_BUGS = """
 
 _affine_backward_reference = affine_backward
 
@@ -40,10 +42,10 @@ def leaky_relu_backward(dout, cache):
 
 def tanh_backward(dout, cache):
     return dout @ cache  # crashes: (N, D) @ (N, D)
-'''
+"""
 
 # Appended to cs231n/classifiers/fc_net.py: the regularization gradient counted twice.
-FC_NET_BUGS = '''
+FC_NET_BUGS = """
 
 _TwoLayerNetReference = TwoLayerNet
 
@@ -57,10 +59,10 @@ class TwoLayerNet(_TwoLayerNetReference):
         for k in ("W1", "W2"):
             grads[k] = grads[k] + self.reg * self.params[k]
         return loss, grads
-'''
+"""
 
 # Appended to cs231n/layers.py: code that never returns or that exits the process.
-LAYERS_HANGS = '''
+LAYERS_HANGS = """
 
 def sigmoid_backward(dout, cache):
     while True:
@@ -70,7 +72,7 @@ def sigmoid_backward(dout, cache):
 def leaky_relu_backward(dout, cache):
     import sys
     sys.exit(0)
-'''
+"""
 
 
 def make_submission(folder, appended):
@@ -113,12 +115,22 @@ def test_reference_passes_every_row(reference):
 
 def test_report_covers_every_gradient_of_the_kit(reference):
     keys = set(by_row(reference[0]))
-    for layer, params in [("affine_backward", "xwb"), ("affine_relu_backward", "xwb"), ("relu_backward", "x"),
-                          ("leaky_relu_backward", "x"), ("sigmoid_backward", "x"), ("tanh_backward", "x"),
-                          ("svm_loss", "x"), ("softmax_loss", "x")]:
+    for layer, params in [
+        ("affine_backward", "xwb"),
+        ("affine_relu_backward", "xwb"),
+        ("relu_backward", "x"),
+        ("leaky_relu_backward", "x"),
+        ("sigmoid_backward", "x"),
+        ("tanh_backward", "x"),
+        ("svm_loss", "x"),
+        ("softmax_loss", "x"),
+    ]:
         assert {(layer, p) for p in params} <= keys
-    for net, params in [("TwoLayerNet.loss reg=0.0", 2), ("TwoLayerNet.loss reg=0.7", 2),
-                        ("FullyConnectedNet.loss [20, 30] reg=0.7", 3)]:
+    for net, params in [
+        ("TwoLayerNet.loss reg=0.0", 2),
+        ("TwoLayerNet.loss reg=0.7", 2),
+        ("FullyConnectedNet.loss [20, 30] reg=0.7", 3),
+    ]:
         assert {(net, f"{k}{i}") for i in range(1, params + 1) for k in "Wb"} <= keys
 
 
@@ -189,8 +201,10 @@ def test_flat_zip_missing_a_file_reports_it_and_checks_the_rest(tmp_path):
 
 @pytest.fixture(scope="module")
 def hangs_and_reg_bug(tmp_path_factory):
-    folder = make_submission(tmp_path_factory.mktemp("hangs"), {
-        "cs231n/layers.py": LAYERS_HANGS, "cs231n/classifiers/fc_net.py": FC_NET_BUGS})
+    folder = make_submission(
+        tmp_path_factory.mktemp("hangs"),
+        {"cs231n/layers.py": LAYERS_HANGS, "cs231n/classifiers/fc_net.py": FC_NET_BUGS},
+    )
     return by_row(collect_rows(folder, timeout=4)[0])
 
 
@@ -214,10 +228,13 @@ def test_endless_loop_and_exit_cost_only_their_own_rows(hangs_and_reg_bug):
     assert rows[("affine_backward", "x")]["verdict"] == "PASS"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["/nonexistent/submission"], "submission not found"),
-    ([__file__], "folder or a .zip"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["/nonexistent/submission"], "submission not found"),
+        ([__file__], "folder or a .zip"),
+    ],
+)
 def test_unusable_submission_exits_2_with_a_message(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
@@ -232,8 +249,6 @@ def test_library_module_never_imports_staff(module):
 
 
 def test_fresh_student_kit_gives_a_todo_row_for_every_gradient(tmp_path):
-    from staff.markers import stub_python_source
-
     for rel in STUDENT_FILES:
         dest = tmp_path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ pytest (cwd ``notebooks/``, ``CS231N_QUICK=1`` so training cells run short, ``CI
 the data is on this machine). A notebook whose metadata says ``"cs231n": {"needs_cifar10": true}``
 is skipped when CIFAR-10 is absent; every other notebook always runs.
 """
+
 import sys
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def execute(nb, cwd, tmp_path, env):
     write_kernel_spec(kernels / "python3", overrides={"env": env, "display_name": "Python 3"})
     km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
     # allow_errors lets every cell run so the failure lists all errors, including raises-exception cells.
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=True,
-                            resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb, km=km, timeout=CELL_TIMEOUT, allow_errors=True, resources={"metadata": {"path": str(cwd)}}
+    )
     client.execute()
     return nb
 
@@ -57,8 +59,11 @@ def error_outputs(nb):
 
 def saved_state(nb):
     """Return the code cells (by index) that hold outputs or an execution count."""
-    return [i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
 
 
 @pytest.mark.slow
@@ -88,9 +93,12 @@ def test_committed_notebook_has_no_outputs_or_execution_counts(path):
 BROKEN_CELLS = [
     ("raise", nbformat.v4.new_code_cell("raise ValueError('boom')")),
     ("raises-exception tag", nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]})),
-    ("stderr traceback", nbformat.v4.new_code_cell(
-        "import sys, traceback\n"
-        "try:\n    {}['missing']\nexcept KeyError:\n    traceback.print_exc(file=sys.stderr)")),
+    (
+        "stderr traceback",
+        nbformat.v4.new_code_cell(
+            "import sys, traceback\ntry:\n    {}['missing']\nexcept KeyError:\n    traceback.print_exc(file=sys.stderr)"
+        ),
+    ),
 ]
 
 
@@ -106,12 +114,14 @@ def test_runner_reports_a_broken_cell(cell, tmp_path):
 
 
 def test_runner_sees_saved_outputs_and_counts():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("1", execution_count=None),
-        nbformat.v4.new_code_cell("2", execution_count=3),
-        nbformat.v4.new_code_cell("3", outputs=[nbformat.v4.new_output("stream", name="stdout", text="3")]),
-        nbformat.v4.new_markdown_cell("text"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("1", execution_count=None),
+            nbformat.v4.new_code_cell("2", execution_count=3),
+            nbformat.v4.new_code_cell("3", outputs=[nbformat.v4.new_output("stream", name="stdout", text="3")]),
+            nbformat.v4.new_markdown_cell("text"),
+        ]
+    )
     assert saved_state(nb) == [1, 2]
 
 

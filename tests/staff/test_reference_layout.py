@@ -6,6 +6,7 @@ order: numpy sweeps mixed-order operands many times slower. These tests pin that
 reference solution, in both orders, whatever this machine's BLAS prefers. Students' code is free to
 use any order, so the tests stay out of the kit.
 """
+
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ ORDERS = ["C", "F"]
 
 
 def order_of(a):
-    """"C" or "F": the memory order of a 2-D array with more than one row and column."""
+    """ "C" or "F": the memory order of a 2-D array with more than one row and column."""
     assert a.ndim == 2 and min(a.shape) > 1
     assert a.flags.c_contiguous != a.flags.f_contiguous, "neither or both orders"
     return "C" if a.flags.c_contiguous else "F"
@@ -52,8 +53,11 @@ def test_the_fully_connected_net_stores_w1_in_the_order_blas_prefers_for_its_dty
 def test_the_order_does_not_change_the_first_draws(kind):
     # The same global-RNG draws whatever order W1 is stored in: compare with a C-ordered draw by hand.
     np.random.seed(3)
-    model = TwoLayerNet(input_dim=12, hidden_dim=7, weight_scale=0.5) if kind == "two_layer" else \
-        FullyConnectedNet([7], input_dim=12, weight_scale=0.5, dtype=np.float64)
+    model = (
+        TwoLayerNet(input_dim=12, hidden_dim=7, weight_scale=0.5)
+        if kind == "two_layer"
+        else FullyConnectedNet([7], input_dim=12, weight_scale=0.5, dtype=np.float64)
+    )
     np.random.seed(3)
     assert np.array_equal(model.params["W1"], 0.5 * np.random.randn(12, 7))
 
@@ -80,10 +84,21 @@ def test_w1_gradient_has_w1s_order_and_matches_the_numerical_gradient(kind, orde
 def test_training_keeps_w1s_order_and_its_optimizer_state_follows(kind, order, update_rule):
     model = small_net(kind, order)
     rng = np.random.default_rng(2)
-    data = {"X_train": rng.standard_normal((40, 12)), "y_train": rng.integers(4, size=40),
-            "X_val": rng.standard_normal((10, 12)), "y_val": rng.integers(4, size=10)}
-    solver = Solver(model, data, update_rule=update_rule, optim_config={"learning_rate": 1e-3},
-                    num_epochs=2, batch_size=10, verbose=False)
+    data = {
+        "X_train": rng.standard_normal((40, 12)),
+        "y_train": rng.integers(4, size=40),
+        "X_val": rng.standard_normal((10, 12)),
+        "y_val": rng.integers(4, size=10),
+    }
+    solver = Solver(
+        model,
+        data,
+        update_rule=update_rule,
+        optim_config={"learning_rate": 1e-3},
+        num_epochs=2,
+        batch_size=10,
+        verbose=False,
+    )
     solver.train()
     assert order_of(model.params["W1"]) == order  # the best parameters, restored at the end
     assert order_of(solver.best_params["W1"]) == order

@@ -3,6 +3,7 @@
 Synthetic files test each rule; one module-scoped build of this repository (through the command
 line, as staff run it) tests the whole release.
 """
+
 import json
 import os
 import re
@@ -13,11 +14,21 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from staff import release
-from staff.markers import (END, STAFF_END, STAFF_START, START, MarkerError, blank_notebook, find_regions,
-                           strip_staff_blocks, stub_python_source)
+from staff.markers import (
+    END,
+    STAFF_END,
+    STAFF_START,
+    START,
+    MarkerError,
+    blank_notebook,
+    find_regions,
+    strip_staff_blocks,
+    stub_python_source,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +74,7 @@ LAYER = textwrap.dedent('''\
             return scores
     ''')
 
-STUB = ("{f} in {rel} is not implemented yet: fill in the region between the START/END OF YOUR CODE lines")
+STUB = "{f} in {rel} is not implemented yet: fill in the region between the START/END OF YOUR CODE lines"
 
 
 def test_find_regions_names_enclosing_function_method_and_marker_lines():
@@ -71,7 +82,12 @@ def test_find_regions_names_enclosing_function_method_and_marker_lines():
     got = [(r.function, r.start, r.end, len(r.indent)) for r in regions]
     # Line numbers counted by hand in LAYER above.
     assert got == [("affine_forward", 10, 15, 4), ("Net.loss", 29, 31, 8), ("Net.loss", 35, 37, 12)]
-    assert regions[0].body == ("", "    flat_input_rows = x.reshape(x.shape[0], -1)", "    out = flat_input_rows @ w + b", "")
+    assert regions[0].body == (
+        "",
+        "    flat_input_rows = x.reshape(x.shape[0], -1)",
+        "    out = flat_input_rows @ w + b",
+        "",
+    )
 
 
 def test_stub_keeps_markers_and_given_code_and_replaces_only_the_body():
@@ -97,13 +113,14 @@ def test_stubbing_a_stubbed_file_changes_nothing():
     assert stub_python_source(once, "cs231n/layers.py") == once
 
 
-@pytest.mark.parametrize("call, function", [
-    (lambda ns, np: ns["affine_forward"](np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)), "affine_forward"),
-    (lambda ns, np: ns["Net"]().loss(np.ones((2, 3))), "Net.loss"),
-])
+@pytest.mark.parametrize(
+    "call, function",
+    [
+        (lambda ns, np: ns["affine_forward"](np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)), "affine_forward"),
+        (lambda ns, np: ns["Net"]().loss(np.ones((2, 3))), "Net.loss"),
+    ],
+)
 def test_calling_a_stub_raises_not_implemented_naming_function_and_file(call, function):
-    import numpy as np
-
     ns = {}
     exec(compile(stub_python_source(LAYER, "cs231n/layers.py"), "cs231n/layers.py", "exec"), ns)
     with pytest.raises(NotImplementedError) as e:
@@ -112,8 +129,6 @@ def test_calling_a_stub_raises_not_implemented_naming_function_and_file(call, fu
 
 
 def test_given_code_of_a_stubbed_file_still_works():
-    import numpy as np
-
     ns = {}
     exec(compile(stub_python_source(LAYER, "cs231n/layers.py"), "cs231n/layers.py", "exec"), ns)
     assert ns["given_double"](21) == 42
@@ -127,15 +142,27 @@ BAD_SOURCES = {
     "end_without_start": (f"def f(x):\n    y = x\n    {END}\n    return x\n", 3, "without a START"),
     "nested": (f"def f(x):\n    {START}\n    {START}\n    y = x\n    {END}\n    {END}\n", 3, "nested"),
     "module_level": (f"import os\n{START}\nX = 1\n{END}\n\n\ndef f():\n    return 1\n", 2, "outside any function"),
-    "class_body": (f"class A:\n    {START}\n    x = 1\n    {END}\n\n    def f(self):\n        return 1\n", 2,
-                   "outside any function"),
-    "start_missing_stars": ("def f(x):\n    # START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)\n    y = x\n"
-                            f"    {END}\n", 2, "altered marker"),
+    "class_body": (
+        f"class A:\n    {START}\n    x = 1\n    {END}\n\n    def f(self):\n        return 1\n",
+        2,
+        "outside any function",
+    ),
+    "start_missing_stars": (
+        f"def f(x):\n    # START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)\n    y = x\n    {END}\n",
+        2,
+        "altered marker",
+    ),
     "start_lower_case": (f"def f(x):\n    {START.lower()}\n    y = x\n    {END}\n", 2, "altered marker"),
-    "end_reworded": (f"def f(x):\n    {START}\n    y = x\n    # *****END OF YOUR CODE (DO NOT MODIFY THIS LINE)*****\n",
-                     4, "altered marker"),
-    "end_misaligned": (f"def f(x):\n    if x:\n        {START}\n        y = x\n    {END}\n    return x\n", 5,
-                       "must line up"),
+    "end_reworded": (
+        f"def f(x):\n    {START}\n    y = x\n    # *****END OF YOUR CODE (DO NOT MODIFY THIS LINE)*****\n",
+        4,
+        "altered marker",
+    ),
+    "end_misaligned": (
+        f"def f(x):\n    if x:\n        {START}\n        y = x\n    {END}\n    return x\n",
+        5,
+        "must line up",
+    ),
 }
 
 
@@ -169,8 +196,11 @@ STAFF_SOURCE = textwrap.dedent(f"""\
 def test_staff_only_blocks_go_whole_and_are_reported_with_their_line_numbers():
     kit, removed = strip_staff_blocks(STAFF_SOURCE, "cs231n/fake.py")
     assert kit == "class Net:\n    def loss(self, x):\n        return 2 * x\n\n\ngiven = 1\n"
-    assert removed == [(6, "    def fast_loss(self, x):"), (7, "        doubled_by_shift = x + x"),
-                       (8, "        return doubled_by_shift")]
+    assert removed == [
+        (6, "    def fast_loss(self, x):"),
+        (7, "        doubled_by_shift = x + x"),
+        (8, "        return doubled_by_shift"),
+    ]
     assert strip_staff_blocks(kit, "cs231n/fake.py") == (kit, [])
 
 
@@ -179,13 +209,13 @@ BAD_STAFF = {
     "end_alone": (f"x = 1\n{STAFF_END}\n", 2, "END without a START"),
     "never_closed": (f"x = 1\n{STAFF_START}\ny = 2\n", 2, "never closed"),
     "altered": ("x = 1\n# *****STAFF ONLY: START*****\ny = 2\n", 2, "altered staff-only marker"),
-    "half_a_statement": (f"if True:\n    {STAFF_START}\n    x = 1\n    {STAFF_END}\ny = 2\n", 2,
-                         "does not compile"),
+    "half_a_statement": (f"if True:\n    {STAFF_START}\n    x = 1\n    {STAFF_END}\ny = 2\n", 2, "does not compile"),
 }
 
 
-@pytest.mark.parametrize("kind, name", [("solution", n) for n in sorted(BAD_SOURCES)]
-                         + [("staff-only", n) for n in sorted(BAD_STAFF)])
+@pytest.mark.parametrize(
+    "kind, name", [("solution", n) for n in sorted(BAD_SOURCES)] + [("staff-only", n) for n in sorted(BAD_STAFF)]
+)
 def test_bad_markers_are_refused_naming_file_and_line(kind, name):
     source, line, reason = (BAD_SOURCES if kind == "solution" else BAD_STAFF)[name]
     release_step = stub_python_source if kind == "solution" else strip_staff_blocks
@@ -201,11 +231,14 @@ def make_notebook():
     given.outputs = [nbformat.v4.new_output("stream", text="hello\n")]
     marked = nbformat.v4.new_code_cell(
         "def f(x):\n    " + START + "\n    return x.cumsum() * 7\n    " + END + "\n\nprint(f(x))",
-        metadata={"tags": ["solution"]}, execution_count=2)
+        metadata={"tags": ["solution"]},
+        execution_count=2,
+    )
     marked.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "[7, 14, 21]"}, execution_count=2)]
     whole = nbformat.v4.new_code_cell("secret_value = np.linalg.norm(x) ** 3", metadata={"tags": ["solution"]})
-    answer = nbformat.v4.new_markdown_cell("The gradient flows back through the max gate only.",
-                                           metadata={"tags": ["answer"]})
+    answer = nbformat.v4.new_markdown_cell(
+        "The gradient flows back through the max gate only.", metadata={"tags": ["answer"]}
+    )
     question = nbformat.v4.new_markdown_cell("**Inline question 1:** which way does the gradient flow?")
     nb.cells = [given, marked, whole, question, answer]
     return nb
@@ -216,8 +249,9 @@ def test_notebook_solution_cells_blanked_answers_replaced_outputs_stripped():
     student, removed = blank_notebook(nb, "notebooks/demo.ipynb")
     cells = student.cells
     assert cells[0].source == nb.cells[0].source
-    assert cells[1].source == ("def f(x):\n    " + START + "\n    # TODO: write your code here.\n    pass\n    "
-                               + END + "\n\nprint(f(x))")
+    assert cells[1].source == (
+        "def f(x):\n    " + START + "\n    # TODO: write your code here.\n    pass\n    " + END + "\n\nprint(f(x))"
+    )
     assert cells[2].source == "# TODO: write your code here."
     assert cells[3].source == nb.cells[3].source
     assert cells[4].source == "**Your Answer:** *fill this in.*"
@@ -227,19 +261,23 @@ def test_notebook_solution_cells_blanked_answers_replaced_outputs_stripped():
     assert student.metadata == nb.metadata
     assert cells[1].metadata.tags == ["solution"]
     assert [(lines, tag) for _, lines, tag in removed] == [
-        (["    return x.cumsum() * 7"], "solution"), (["secret_value = np.linalg.norm(x) ** 3"], "solution"),
+        (["    return x.cumsum() * 7"], "solution"),
+        (["secret_value = np.linalg.norm(x) ** 3"], "solution"),
         (["The gradient flows back through the max gate only."], "answer"),
     ]
     # The staff notebook itself is left as it was.
     assert nb.cells[0].outputs and nb.cells[1].execution_count == 2
 
 
-@pytest.mark.parametrize("cell, reason", [
-    (nbformat.v4.new_code_cell(f"{START}\nx = 1\n{END}"), "not tagged 'solution'"),
-    (nbformat.v4.new_markdown_cell("text", metadata={"tags": ["solution"]}), "on a markdown cell"),
-    (nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["answer"]}), "on a code cell"),
-    (nbformat.v4.new_code_cell(f"{START}\nx = 1", metadata={"tags": ["solution"]}), "never closed"),
-])
+@pytest.mark.parametrize(
+    "cell, reason",
+    [
+        (nbformat.v4.new_code_cell(f"{START}\nx = 1\n{END}"), "not tagged 'solution'"),
+        (nbformat.v4.new_markdown_cell("text", metadata={"tags": ["solution"]}), "on a markdown cell"),
+        (nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["answer"]}), "on a code cell"),
+        (nbformat.v4.new_code_cell(f"{START}\nx = 1", metadata={"tags": ["solution"]}), "never closed"),
+    ],
+)
 def test_bad_notebook_cells_are_refused_naming_notebook_and_cell(cell, reason):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("intro"), cell]
@@ -251,14 +289,14 @@ def test_bad_notebook_cells_are_refused_naming_notebook_and_cell(cell, reason):
 def make_mini_repo(root, layers_text, extra_test=""):
     """Write a tiny staff source with every allow-listed kind of file; return its root."""
     files = {
-        "README.md": "# Mini kit\n\n<!-- staff-only:start -->\nStaff: python -m staff.release\n<!-- staff-only:end -->\n",
+        "README.md": "# Mini kit\n\n<!-- staff-only:start -->\nStaff: python -m staff.release\n<!-- staff-only:end -->\n",  # noqa: E501
         "requirements.txt": "numpy\n",
         "pyproject.toml": "[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
         "collectSubmission.sh": "#!/bin/sh\necho collect\n",
         "datasets/get_datasets.sh": "#!/bin/sh\necho data\n",
         "cs231n/__init__.py": "",
         "cs231n/layers.py": layers_text,
-        "tests/conftest.py": "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parents[1]))\n",
+        "tests/conftest.py": "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parents[1]))\n",  # noqa: E501
         "tests/test_layers.py": textwrap.dedent("""\
             import numpy as np
             import pytest
@@ -282,7 +320,8 @@ def make_mini_repo(root, layers_text, extra_test=""):
 
             def test_net_loss_scores():
                 assert Net().loss(np.ones((2, 3))).shape == (2, 1)
-            """) + extra_test,
+            """)
+        + extra_test,
         "tests/staff/test_hidden.py": "def test_hidden():\n    assert True\n",
         "staff/release_notes.md": "staff only\n",
         "benchmarks/bench.py": "print('bench')\n",
@@ -309,9 +348,18 @@ def mini(tmp_path, monkeypatch):
 def test_stage_ships_exactly_the_allow_list(mini, tmp_path):
     staged = release.stage(mini, tmp_path / "kit")
     shipped = sorted(p.relative_to(tmp_path / "kit").as_posix() for p in (tmp_path / "kit").rglob("*") if p.is_file())
-    expected = ["README.md", "collectSubmission.sh", "cs231n/__init__.py", "cs231n/layers.py",
-                "datasets/get_datasets.sh", "notebooks/demo.ipynb", "pyproject.toml", "requirements.txt",
-                "tests/conftest.py", "tests/test_layers.py"]
+    expected = [
+        "README.md",
+        "collectSubmission.sh",
+        "cs231n/__init__.py",
+        "cs231n/layers.py",
+        "datasets/get_datasets.sh",
+        "notebooks/demo.ipynb",
+        "pyproject.toml",
+        "requirements.txt",
+        "tests/conftest.py",
+        "tests/test_layers.py",
+    ]
     assert shipped == staged["files"] == expected
     assert staged["stubs"] == {"cs231n/layers.py": ["affine_forward", "Net.loss", "Net.loss"]}
     assert "staff-only" not in (tmp_path / "kit" / "README.md").read_text()
@@ -328,16 +376,22 @@ def test_clean_kit_has_no_leak(mini, tmp_path):
     staged = release.stage(mini, tmp_path / "kit")
     assert release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit")) == []
     # The secrets are the distinctive solution lines, taken from the files and the notebook.
-    assert set(staged["secrets"]) == {"flat_input_rows=x.reshape(x.shape[0],-1)", "out=flat_input_rows@w+b",
-                                      "scores=X.sum(axis=1,keepdims=True)",
-                                      "mismatch_penalty=abs(y.shape[0]-X.shape[0])", "returnx.cumsum()*7",
-                                      "secret_value=np.linalg.norm(x)**3",
-                                      "Thegradientflowsbackthroughthemaxgateonly."}
+    assert set(staged["secrets"]) == {
+        "flat_input_rows=x.reshape(x.shape[0],-1)",
+        "out=flat_input_rows@w+b",
+        "scores=X.sum(axis=1,keepdims=True)",
+        "mismatch_penalty=abs(y.shape[0]-X.shape[0])",
+        "returnx.cumsum()*7",
+        "secret_value=np.linalg.norm(x)**3",
+        "Thegradientflowsbackthroughthemaxgateonly.",
+    }
 
 
 def test_staff_only_block_is_absent_from_the_kit_and_its_lines_are_secrets(mini, tmp_path):
-    fast = (f"\n\n{STAFF_START}\ndef fast_double(x):\n    staff_only_result = x + x\n"
-            f"    return staff_only_result\n{STAFF_END}\n")
+    fast = (
+        f"\n\n{STAFF_START}\ndef fast_double(x):\n    staff_only_result = x + x\n"
+        f"    return staff_only_result\n{STAFF_END}\n"
+    )
     (mini / "cs231n" / "layers.py").write_text(LAYER + fast)
     staged = release.stage(mini, tmp_path / "kit")
     kit_layers = (tmp_path / "kit" / "cs231n" / "layers.py").read_text()
@@ -350,8 +404,9 @@ def test_staff_only_block_is_absent_from_the_kit_and_its_lines_are_secrets(mini,
 
 
 def test_solution_line_copied_into_a_docstring_is_caught(mini, tmp_path):
-    leaky = LAYER.replace('"""Given code: no region."""',
-                          '"""Given code. Hint:\n\n        out = flat_input_rows  @ w + b\n    """')
+    leaky = LAYER.replace(
+        '"""Given code: no region."""', '"""Given code. Hint:\n\n        out = flat_input_rows  @ w + b\n    """'
+    )
     (mini / "cs231n" / "layers.py").write_text(leaky)
     staged = release.stage(mini, tmp_path / "kit")
     leaks = release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))
@@ -361,12 +416,15 @@ def test_solution_line_copied_into_a_docstring_is_caught(mini, tmp_path):
 
 def test_answer_copied_into_a_test_and_a_zip_is_caught(mini, tmp_path):
     (mini / "tests" / "test_layers.py").write_text(
-        "# The gradient flows back through the max gate only.\n", encoding="utf-8")
+        "# The gradient flows back through the max gate only.\n", encoding="utf-8"
+    )
     staged = release.stage(mini, tmp_path / "kit")
     zip_path = release.write_zip(tmp_path / "kit", tmp_path / "kit.zip", "kit")
     leaks = release.find_leaks(staged["secrets"], release.kit_texts(zips=[zip_path]))
-    assert leaks == [f"{zip_path}!kit/tests/test_layers.py: holds the solution line from "
-                     "notebooks/demo.ipynb, cell 4: 'Thegradientflowsbackthroughthemaxgateonly.'"]
+    assert leaks == [
+        f"{zip_path}!kit/tests/test_layers.py: holds the solution line from "
+        "notebooks/demo.ipynb, cell 4: 'Thegradientflowsbackthroughthemaxgateonly.'"
+    ]
 
 
 def test_solution_line_that_the_library_gives_elsewhere_is_public(mini, tmp_path):
@@ -383,12 +441,16 @@ def test_split_call_pieces_leak_only_as_whole_lines_and_statements_anywhere(mini
     solution = nbformat.v4.new_code_cell(
         f"np.random.seed(0)\n{START}\nsolver = make_solver(model, small_data,\n"
         f"                     learning_rate=1e-3, lr_decay=0.95)\nweight_scale = 5e-2\n{END}",
-        metadata={"tags": ["solution"]})
-    given = nbformat.v4.new_code_cell("np.random.seed(0)\nsolver = make_solver(model, data, learning_rate=1e-3, lr_decay=0.95)")
+        metadata={"tags": ["solution"]},
+    )
+    given = nbformat.v4.new_code_cell(
+        "np.random.seed(0)\nsolver = make_solver(model, data, learning_rate=1e-3, lr_decay=0.95)"
+    )
     nb.cells = [solution, given]
     nbformat.write(nb, mini / "notebooks" / "demo.ipynb")
     (mini / "tests" / "test_layers.py").write_text(
-        "# Pieces:\n#     learning_rate=1e-3,   lr_decay=0.95)\n# Use FullyConnectedNet(weight_scale=5e-2).\n")
+        "# Pieces:\n#     learning_rate=1e-3,   lr_decay=0.95)\n# Use FullyConnectedNet(weight_scale=5e-2).\n"
+    )
     staged = release.stage(mini, tmp_path / "kit")
     assert staged["secrets"]["learning_rate=1e-3,lr_decay=0.95)"] == ("notebooks/demo.ipynb, cell 0, line 2", False)
     assert staged["secrets"]["weight_scale=5e-2"] == ("notebooks/demo.ipynb, cell 0, line 2", True)
@@ -397,7 +459,9 @@ def test_split_call_pieces_leak_only_as_whole_lines_and_statements_anywhere(mini
     leaks = release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))
     # The call piece inside the given one-line call is no leak; alone on a line (in the test) it is.
     assert sorted(leak.split(": holds")[0].rsplit("/kit/", 1)[1] + leak.split("line 2:")[1] for leak in leaks) == [
-        "tests/test_layers.py 'learning_rate=1e-3,lr_decay=0.95)'", "tests/test_layers.py 'weight_scale=5e-2'"]
+        "tests/test_layers.py 'learning_rate=1e-3,lr_decay=0.95)'",
+        "tests/test_layers.py 'weight_scale=5e-2'",
+    ]
 
 
 def test_zip_is_reproducible_and_holds_the_kit_under_one_folder(mini, tmp_path):
@@ -423,8 +487,10 @@ def stage_with_reference(repo, tmp_path):
 def test_proof_accepts_tests_that_fail_only_on_stubs(mini, tmp_path):
     kit, reference, stubs = stage_with_reference(mini, tmp_path)
     result = release.check_tests(kit, reference, stubs)
-    assert result["passed"] == ["tests/test_layers.py::test_affine_forward_rejects_a_vector",
-                                "tests/test_layers.py::test_given_double"]
+    assert result["passed"] == [
+        "tests/test_layers.py::test_affine_forward_rejects_a_vector",
+        "tests/test_layers.py::test_given_double",
+    ]
     assert result["failed_by"] == {
         "Net.loss in cs231n/layers.py": ["tests/test_layers.py::test_net_loss_scores"],
         "affine_forward in cs231n/layers.py": ["tests/test_layers.py::test_affine_forward_values"],
@@ -439,8 +505,10 @@ def test_reference_copy_keeps_the_solution_and_reports_each_region(mini, tmp_pat
     text = (reference / "cs231n" / "layers.py").read_text()
     assert "out = flat_input_rows @ w + b" in text and "NotImplementedError" not in text
     probe = [line.strip() for line in text.splitlines() if "kit_probe" in line]
-    assert probe == [release.PROBE_CALL.format(repr(f"{name} in cs231n/layers.py"))
-                     for name in ("affine_forward", "Net.loss", "Net.loss")]
+    assert probe == [
+        release.PROBE_CALL.format(repr(f"{name} in cs231n/layers.py"))
+        for name in ("affine_forward", "Net.loss", "Net.loss")
+    ]
     # Each probe line sits right after its START marker, at the marker's indentation.
     assert "    " + START + "\n    " + probe[0] + "\n" in text
 
@@ -462,7 +530,8 @@ def test_scores_values(scores):
 
 def test_layer_in_a_child_process():
     import subprocess, sys
-    code = "import numpy as np; from cs231n.layers import affine_forward; affine_forward(np.ones((1, 2)), np.ones((2, 1)), np.zeros(1))"
+    code = ("import numpy as np; from cs231n.layers import affine_forward; "
+            "affine_forward(np.ones((1, 2)), np.ones((2, 1)), np.zeros(1))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 """
@@ -473,9 +542,14 @@ def test_proof_credits_tests_through_module_fixtures_and_child_processes(mini, t
     result = release.check_tests(*stage_with_reference(repo, tmp_path))
     # The module fixture runs once but both of its tests fail on Net.loss; the child's stub counts.
     assert result["failed_by"]["Net.loss in cs231n/layers.py"] == [
-        "tests/test_layers.py::test_net_loss_scores", "tests/test_layers.py::test_scores_shape",
-        "tests/test_layers.py::test_scores_values"]
-    assert "tests/test_layers.py::test_layer_in_a_child_process" in result["failed_by"]["affine_forward in cs231n/layers.py"]
+        "tests/test_layers.py::test_net_loss_scores",
+        "tests/test_layers.py::test_scores_shape",
+        "tests/test_layers.py::test_scores_values",
+    ]
+    assert (
+        "tests/test_layers.py::test_layer_in_a_child_process"
+        in result["failed_by"]["affine_forward in cs231n/layers.py"]
+    )
     assert result["reached_by"] == {"Net.loss in cs231n/layers.py": 3, "affine_forward in cs231n/layers.py": 2}
 
 
@@ -560,8 +634,14 @@ def test_student_files_match_staff_readme():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
-    proc = subprocess.run([sys.executable, "-m", "staff.release", "--out", str(out)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "staff.release", "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     summary = json.loads((out / "release_summary.json").read_text())
     return out, summary, proc.stdout
@@ -570,8 +650,13 @@ def built(tmp_path_factory):
 def expected_kit_files():
     """The allow-list, stated independently: what a student must get from this repository."""
     names = {"README.md", "requirements.txt", "pyproject.toml", "collectSubmission.sh", "datasets/get_datasets.sh"}
-    for pattern in ("collect_submission*.py", "cs231n/*.py", "cs231n/classifiers/*.py", "notebooks/*.ipynb",
-                    "tests/*.py"):
+    for pattern in (
+        "collect_submission*.py",
+        "cs231n/*.py",
+        "cs231n/classifiers/*.py",
+        "notebooks/*.ipynb",
+        "tests/*.py",
+    ):
         names |= {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob(pattern)}
     return sorted(names)
 
@@ -582,8 +667,12 @@ def test_release_of_this_repository_ships_exactly_the_allow_list(built):
     kit = out / "student"
     shipped = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
     assert shipped == expected_kit_files()
-    assert not any(s.startswith(("staff/", "benchmarks/", ".ci/", ".git", "tests/staff/")) or "__pycache__" in s
-                   or "cifar-10-batches-py" in s for s in shipped)
+    assert not any(
+        s.startswith(("staff/", "benchmarks/", ".ci/", ".git", "tests/staff/"))
+        or "__pycache__" in s
+        or "cifar-10-batches-py" in s
+        for s in shipped
+    )
     with zipfile.ZipFile(out / "cs231n_kit.zip") as zf:
         assert sorted(n.removeprefix("cs231n_kit/") for n in zf.namelist()) == shipped
     # The Gradescope zip comes from the autograder's own packager, with its two entry points.
@@ -630,11 +719,14 @@ def test_release_of_this_repository_fails_its_tests_only_on_stubs(built):
 @pytest.mark.slow
 def test_release_of_this_repository_stub_raises_naming_affine_forward(built):
     out, _, _ = built
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from cs231n.layers import affine_forward\n"
-            "try:\n    affine_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))\n"
-            "except NotImplementedError as e:\n    print(e)\n")
-    proc = subprocess.run([sys.executable, "-I", "-c", code, str(out / "student")], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from cs231n.layers import affine_forward\n"
+        "try:\n    affine_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))\n"
+        "except NotImplementedError as e:\n    print(e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(out / "student")], capture_output=True, text=True, timeout=120
+    )
     assert proc.stdout.strip() == STUB.format(f="affine_forward", rel="cs231n/layers.py"), proc.stderr
 
 

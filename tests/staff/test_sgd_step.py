@@ -3,6 +3,7 @@
 ``sgd_step`` is staff-only (the kit's TwoLayerNet has no such method), so these tests stay out of
 the kit. The other path, ``loss`` then ``sgd`` on every parameter, is the one students' nets take.
 """
+
 import math
 
 import numpy as np
@@ -86,9 +87,19 @@ def test_the_solver_trains_the_reference_net_with_sgd_as_with_the_rule_applied_p
     monkeypatch.setattr(TwoLayerNet, "sgd_step", lambda self, *a: calls.append(a[2]) or real(self, *a))
     models = [net(300, 120, 5, np.float64, "F", 0.01) for _ in range(2)]
     rules = ["sgd", lambda w, dw, config: optim.sgd(w, dw, config)]  # the same rule, but not optim.sgd
-    solvers = [Solver(m, cifar_like_data(), update_rule=rule, optim_config={"learning_rate": 0.05},
-                      lr_schedule="cosine", batch_size=30, num_epochs=3, verbose=False)
-               for m, rule in zip(models, rules)]
+    solvers = [
+        Solver(
+            m,
+            cifar_like_data(),
+            update_rule=rule,
+            optim_config={"learning_rate": 0.05},
+            lr_schedule="cosine",
+            batch_size=30,
+            num_epochs=3,
+            verbose=False,
+        )
+        for m, rule in zip(models, rules)
+    ]
     for s in solvers:
         np.random.seed(4)
         s.train()
@@ -103,8 +114,9 @@ def test_the_solver_trains_the_reference_net_with_sgd_as_with_the_rule_applied_p
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_diverging_fused_run_stops_with_the_parameters_from_before_the_bad_minibatch():
     model = net(300, 120, 5, np.float64, "C", 0.0)
-    solver = Solver(model, cifar_like_data(), optim_config={"learning_rate": 1e8}, batch_size=10,
-                    num_epochs=20, verbose=False)
+    solver = Solver(
+        model, cifar_like_data(), optim_config={"learning_rate": 1e8}, batch_size=10, num_epochs=20, verbose=False
+    )
     with pytest.raises(LossDivergedError):
         solver.train()
     assert all(np.all(np.isfinite(v)) for v in model.params.values())

@@ -5,6 +5,7 @@ package (the same ``import`` resolves to the instructor's copy in this process).
 parameters themselves, so a broken ``__init__`` costs only the ``__init__`` points (the nets still
 use the student's own layers, as in the assignment).
 """
+
 import numpy as np
 import pytest
 
@@ -12,12 +13,14 @@ from staff.autograder.checks import assert_close, assert_same_keys, case, unpack
 
 D, C = 7, 4
 NETS = {
-    "TwoLayerNet": [{"input_dim": D, "hidden_dim": 6, "num_classes": C, "weight_scale": 0.3},
-                    {"input_dim": 12, "hidden_dim": 9, "num_classes": 3, "weight_scale": 0.2}],
-    "FullyConnectedNet": [{"hidden_dims": [6, 5], "input_dim": D, "num_classes": C, "weight_scale": 0.3,
-                           "dtype": "float64"},
-                          {"hidden_dims": [5, 4, 6], "input_dim": 12, "num_classes": 3, "weight_scale": 0.2,
-                           "dtype": "float64"}],
+    "TwoLayerNet": [
+        {"input_dim": D, "hidden_dim": 6, "num_classes": C, "weight_scale": 0.3},
+        {"input_dim": 12, "hidden_dim": 9, "num_classes": 3, "weight_scale": 0.2},
+    ],
+    "FullyConnectedNet": [
+        {"hidden_dims": [6, 5], "input_dim": D, "num_classes": C, "weight_scale": 0.3, "dtype": "float64"},
+        {"hidden_dims": [5, 4, 6], "input_dim": 12, "num_classes": 3, "weight_scale": 0.2, "dtype": "float64"},
+    ],
 }
 
 
@@ -106,8 +109,11 @@ def test_init_matches_reference_for_other_sizes(student, net):
 def test_scores_match_reference(student, net):
     """loss(X) returns the class scores"""
     kwargs, params, X, _ = problem(NETS[net][0], seed=40, reg=0.0)
-    assert_close(f"{net} scores", student.run(net_loss, net, kwargs, params, X, None, label=f"{net}.loss"),
-                 net_loss(net, kwargs, params, X, None))
+    assert_close(
+        f"{net} scores",
+        student.run(net_loss, net, kwargs, params, X, None, label=f"{net}.loss"),
+        net_loss(net, kwargs, params, X, None),
+    )
 
 
 @pytest.mark.parametrize("reg", [0.0, 0.7], ids=["no_reg", "reg"])

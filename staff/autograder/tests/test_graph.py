@@ -3,6 +3,7 @@
 Gate gradients are compared with the reference gates; the circuits with values worked out by hand
 from the lecture (independent of any gate code).
 """
+
 import math
 
 import pytest
@@ -67,11 +68,15 @@ GATES = [
 ]
 
 
-@pytest.mark.parametrize("gate, args, inputs, dout", [
-    case(g, a, i, d, function=f"{g}.backward", points=1, hidden=h, id=f"{g}{i}") for g, a, i, d, h in GATES])
+@pytest.mark.parametrize(
+    "gate, args, inputs, dout",
+    [case(g, a, i, d, function=f"{g}.backward", points=1, hidden=h, id=f"{g}{i}") for g, a, i, d, h in GATES],
+)
 def test_gate_backward_matches_reference(student, gate, args, inputs, dout):
     """backward returns the reference input gradients"""
-    got = unpack(f"{gate}.backward", student.run(gate_backward, gate, args, inputs, dout, label=f"{gate}.backward"), len(inputs))
+    got = unpack(
+        f"{gate}.backward", student.run(gate_backward, gate, args, inputs, dout, label=f"{gate}.backward"), len(inputs)
+    )
     expected = gate_backward(gate, args, inputs, dout)
     for i, (g, e) in enumerate(zip(got, expected)):
         assert_close(f"gradient of input {i} of {gate}.backward", g, e)
@@ -84,22 +89,29 @@ CIRCUITS = {
     "add_multiply": ({"x": -2.0, "y": 5.0, "z": -4.0}, -12.0, {"x": -4.0, "y": -4.0, "z": 3.0}),
     # The lecture's sigmoid neuron at w0=2, x0=-1, w1=-3, x1=-2, w2=-3; df/dwi = xi * s(1-s), and so on.
     "sigmoid_neuron_chain": (
-        {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}, _S,
-        {"w0": -_DS, "x0": 2 * _DS, "w1": -2 * _DS, "x1": -3 * _DS, "w2": _DS}),
+        {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0},
+        _S,
+        {"w0": -_DS, "x0": 2 * _DS, "w1": -2 * _DS, "x1": -3 * _DS, "w2": _DS},
+    ),
     "sigmoid_neuron_gate": (
-        {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}, _S,
-        {"w0": -_DS, "x0": 2 * _DS, "w1": -2 * _DS, "x1": -3 * _DS, "w2": _DS}),
+        {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0},
+        _S,
+        {"w0": -_DS, "x0": 2 * _DS, "w1": -2 * _DS, "x1": -3 * _DS, "w2": _DS},
+    ),
     # f = x y + max(x, y) at x=3, y=-1: x and y each feed two gates, whose gradients add up.
     "copy": ({"x": 3.0, "y": -1.0}, 0.0, {"x": 0.0, "y": 3.0}),
 }
 
 
-@pytest.mark.parametrize("circuit", [
-    case(c, function="Graph (lecture circuits)", points=1, hidden=c == "copy", id=c) for c in CIRCUITS])
+@pytest.mark.parametrize(
+    "circuit", [case(c, function="Graph (lecture circuits)", points=1, hidden=c == "copy", id=c) for c in CIRCUITS]
+)
 def test_lecture_circuit_gradients_match_hand_computed_values(student, circuit):
     """the lecture's circuit gives the hand-computed output and gradients"""
     inputs, out, grads = CIRCUITS[circuit]
-    got_out, got_grads = unpack("the circuit", student.run(lecture_circuit, circuit, inputs, label=f"the {circuit} circuit"), 2)
+    got_out, got_grads = unpack(
+        "the circuit", student.run(lecture_circuit, circuit, inputs, label=f"the {circuit} circuit"), 2
+    )
     assert_close(f"output of {circuit}", got_out, out)
     assert_same_keys(f"input gradients of {circuit}", got_grads, grads)
     for k, v in grads.items():

@@ -4,6 +4,7 @@ The reference (``cs231n.layers`` imported here, in the trusted process) computes
 the student's function runs in the sandboxed process. A backward pass is given the cache that the
 reference forward builds (the cache's layout is given code), so it is graded on its own.
 """
+
 import numpy as np
 import pytest
 
@@ -38,8 +39,13 @@ LAYERS = ["affine", "relu", "leaky_relu", "sigmoid", "tanh"]
 AFFINE_POINTS = 2  # affine is worth more: everything after it builds on it
 
 
-@pytest.mark.parametrize("layer", [case(layer, function=f"{layer}_forward", points=AFFINE_POINTS if layer == "affine" else 1,
-                                        id=layer) for layer in LAYERS])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        case(layer, function=f"{layer}_forward", points=AFFINE_POINTS if layer == "affine" else 1, id=layer)
+        for layer in LAYERS
+    ],
+)
 def test_forward_matches_reference(student, layer):
     """forward output matches the reference"""
     args, kwargs = layer_inputs(layer, seed=10, variant=0)
@@ -48,8 +54,9 @@ def test_forward_matches_reference(student, layer):
     assert_close(f"out of {layer}_forward", got, expected)
 
 
-@pytest.mark.parametrize("layer", [case(layer, function=f"{layer}_forward", points=1, hidden=True, id=layer)
-                                   for layer in LAYERS])
+@pytest.mark.parametrize(
+    "layer", [case(layer, function=f"{layer}_forward", points=1, hidden=True, id=layer) for layer in LAYERS]
+)
 def test_forward_matches_reference_on_other_shapes(student, layer):
     """forward output matches the reference on another input shape (default arguments)"""
     args, kwargs = layer_inputs(layer, seed=11, variant=1)
@@ -71,15 +78,21 @@ def _check_backward(student, layer, seed, variant):
         assert_close(f"dx of {layer}_backward", got, expected)
 
 
-@pytest.mark.parametrize("layer", [case(layer, function=f"{layer}_backward", points=AFFINE_POINTS if layer == "affine" else 1,
-                                        id=layer) for layer in LAYERS])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        case(layer, function=f"{layer}_backward", points=AFFINE_POINTS if layer == "affine" else 1, id=layer)
+        for layer in LAYERS
+    ],
+)
 def test_backward_matches_reference(student, layer):
     """backward gradients match the reference"""
     _check_backward(student, layer, seed=20, variant=0)
 
 
-@pytest.mark.parametrize("layer", [case(layer, function=f"{layer}_backward", points=1, hidden=True, id=layer)
-                                   for layer in LAYERS])
+@pytest.mark.parametrize(
+    "layer", [case(layer, function=f"{layer}_backward", points=1, hidden=True, id=layer) for layer in LAYERS]
+)
 def test_backward_matches_reference_on_other_shapes(student, layer):
     """backward gradients match the reference on another input shape"""
     _check_backward(student, layer, seed=21, variant=1)

@@ -2,6 +2,7 @@
 
 The scenario runs the update rule in the sandbox (student's ``optim``) and here (the reference).
 """
+
 import numpy as np
 import pytest
 
