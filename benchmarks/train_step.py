@@ -39,10 +39,13 @@ import time
 import numpy as np
 from common import command_line, machine_line, markdown_table, numpy_blas
 
-from cs231n.blas import weight_order
+try:
+    import torch as installed_torch
+except ImportError:  # PyTorch is a benchmark requirement only
+    installed_torch = None
+
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.optim import sgd
-from cs231n.solver import training_step
 
 N, D, C = 200, 3 * 32 * 32, 10
 LEARNING_RATE, REG = 1e-3, 1e-3
@@ -56,30 +59,26 @@ def make_batches(dtype, seed=0):
     return [(rng.standard_normal((N, 3, 32, 32)).astype(dtype), rng.integers(C, size=N)) for _ in range(NUM_BATCHES)]
 
 
-def make_kit_model(H, dtype, seed=0, net_class=TwoLayerNet, order=weight_order):
-    """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param.
-
-    W1 is stored in ``order(dtype)``: by default ``cs231n.blas.weight_order(dtype)``, the order the
-    reference FullyConnectedNet gives it for ``dtype`` (TwoLayerNet draws it for float64).
-    """
+def make_kit_model(H, dtype, seed=0):
+    """A reference TwoLayerNet (D, H, C) with its parameters cast to ``dtype``, and one sgd config per param."""
     np.random.seed(seed)
-    model = net_class(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
-    model.params = {
-        k: np.asarray(v, dtype=dtype, order=order(dtype) if k == "W1" else "C") for k, v in model.params.items()
-    }
+    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-2, reg=REG)
+    model.params = {k: v.astype(dtype) for k, v in model.params.items()}
     configs = {k: {"learning_rate": LEARNING_RATE} for k in model.params}
     return model, configs
 
 
 def kit_step(model, configs, X, y, update=sgd):
     """One training step of the kit: ``Solver._step`` without drawing the minibatch. Returns the loss."""
-    return training_step(model, X, y, update, configs)
+    loss, grads = model.loss(X, y)
+    for p, w in model.params.items():
+        model.params[p], configs[p] = update(w, grads[p], configs[p])
+    return loss
 
 
 def make_torch_model(params):
     """The same network in PyTorch, starting from copies of the kit's ``params``; returns (net, optimizer)."""
-    import torch
-
+    torch = installed_torch
     H = params["W1"].shape[1]
     dtype = getattr(torch, params["W1"].dtype.name)
     net = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C)).to(dtype)
@@ -103,14 +102,10 @@ def torch_step(net, optimizer, X, y, cross_entropy):
 
 
 def gemm_operands(H, dtype, seed=1):
-    """Arrays shaped like a step's GEMM operands besides X: W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C).
-
-    W1 is in ``cs231n.blas.weight_order(dtype)``, as the kit's; the others are C-ordered.
-    """
+    """Arrays shaped like a step's GEMM operands besides X: W1 (D, H), dh, h (N, H), W2 (H, C), ds (N, C)."""
     rng = np.random.default_rng(seed)
     shapes = {"W1": (D, H), "dh": (N, H), "h": (N, H), "W2": (H, C), "ds": (N, C)}
     a = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
-    a["W1"] = np.asarray(a["W1"], order=weight_order(dtype))
     return a
 
 
@@ -120,10 +115,7 @@ def numpy_gemms(a, X):
     a["h"] @ a["W2"]  # scores
     a["ds"] @ a["W2"].T  # gradient of the hidden layer
     a["h"].T @ a["ds"]  # dW2
-    if a["W1"].flags.c_contiguous:
-        X.T @ a["dh"]  # dW1
-    else:
-        a["dh"].T @ X  # dW1 F-ordered like W1: the transpose of this C-ordered product
+    X.T @ a["dh"]  # dW1
 
 
 def torch_gemms(a, torch):
@@ -288,9 +280,8 @@ def main(argv=None):
         p.exit(2, f"--clock cpu counts this thread only: run with OPENBLAS_NUM_THREADS=1 (numpy uses {threads})\n")
     torch_note = ""
     if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
+        torch = installed_torch
+        if torch is None:
             p.exit(2, "PyTorch is not installed: pip install -r requirements-bench.txt, or run with --no-torch\n")
         if threads:
             torch.set_num_threads(threads)  # the same number of threads on both sides

@@ -29,11 +29,6 @@ The ``Solver`` keeps one config per parameter, so every parameter has its own st
 
 import numpy as np
 
-from .blas import axpy
-
-# sgd's default learning rate; the Solver's fused step (cs231n/solver.py) fills in the same one.
-SGD_LEARNING_RATE = 1e-2
-
 
 def _check_pair(w, dw):
     """Raise ValueError unless ``w`` and ``dw`` are arrays of the same shape."""
@@ -69,13 +64,17 @@ def sgd(w, dw, config=None):
     _check_pair(w, dw)
     if config is None:
         config = {}
-    config.setdefault("learning_rate", SGD_LEARNING_RATE)
+    config.setdefault("learning_rate", 1e-2)
 
-    if not isinstance(w, np.ndarray):  # a number or a list has no memory to update: return a new value
+    if not isinstance(w, np.ndarray):  # a number or a list has no memory to update: a new value, as with -=
         return w - config["learning_rate"] * np.asarray(dw), config
-    # w -= learning_rate * dw, in one pass over w instead of numpy's two (see cs231n/blas.py).
-    next_w = axpy(-config["learning_rate"], dw, w)
-    return next_w, config
+    if not np.issubdtype(w.dtype, np.floating):
+        raise ValueError(f"the array to update in place (w) must be a float numpy array, got an array of {w.dtype}")
+    if not w.flags.writeable:
+        raise ValueError("the array to update in place (w) is read-only")
+
+    w -= config["learning_rate"] * dw
+    return w, config
 
 
 def sgd_momentum(w, dw, config=None):

@@ -4,11 +4,7 @@ A model is any object with
 
 - ``model.params``: a dict mapping parameter names to arrays;
 - ``model.loss(X, y=None)``: scores of shape (N, C) when ``y`` is None, else ``(loss, grads)``
-  where ``grads`` has the same keys as ``params``;
-- optionally ``model.sgd_step(X, y, learning_rate)``: ``loss`` and the ``sgd`` update of every
-  parameter in one call, returning the loss (and leaving the parameters alone when it is NaN or
-  infinite). With ``update_rule="sgd"`` the Solver calls it instead of ``loss``: a model can then
-  update its weights without writing their gradients out first. Your models do not need one.
+  where ``grads`` has the same keys as ``params``.
 
 Example::
 
@@ -21,31 +17,20 @@ Example::
     # model.params now holds the parameters with the best validation accuracy;
     # solver.loss_history, solver.train_acc_history and solver.val_acc_history hold the curves.
 
-Learning-rate schedules (``lr_schedule``) are the small functions ``step_lr``, ``cosine_lr``,
-``linear_lr`` and ``inv_sqrt_lr`` below. Each maps ``(lr0, t, T)`` to the learning rate of update
-number ``t``, where ``t`` counts updates from 1 (the first minibatch) to ``T`` (the last one of the
-whole run, ``num_epochs * iterations_per_epoch``) and ``lr0`` is the base learning rate
-``optim_config["learning_rate"]`` (required with a schedule).
-
-Checkpoints (``checkpoint_name``) are single ``.npz`` files (arrays, plus a JSON document for the
-numbers and settings; nothing pickled) written atomically each time the accuracies are checked: an
-interrupted or crashed run keeps its last complete checkpoint, and ``resume_from=path`` continues it
-so that it ends with the same histories and parameters as a run that was never interrupted.
+The learning-rate schedules (``lr_schedule``) live in ``cs231n/schedules.py``, the checkpoint files
+(``checkpoint_name``, ``resume_from``) in ``cs231n/checkpoints.py``; this module is the training loop.
 """
 
-import json
 import math
 import os
-import tempfile
 import time
-import zipfile
 
 import numpy as np
 
 from cs231n import optim
+from cs231n.checkpoints import CHECKPOINTED, load_checkpoint, save_checkpoint
 from cs231n.data_utils import check_count
-
-CHECKPOINT_FORMAT = "cs231n-solver-checkpoint"
+from cs231n.schedules import LR_SCHEDULES
 
 
 class LossDivergedError(RuntimeError):
@@ -68,131 +53,6 @@ class LossDivergedError(RuntimeError):
         self.learning_rate = learning_rate
 
 
-def _check_t(t, T):
-    """Raise ValueError unless 1 <= t <= T (t counts updates from 1)."""
-    if not 1 <= t <= T:
-        raise ValueError(f"t must be an update number between 1 and T={T}, got t={t}")
-
-
-def step_lr(lr0, t, T, milestones=(0.5, 0.75), gamma=0.1):
-    """Step decay: multiply the learning rate by ``gamma`` at each milestone.
-
-    Parameters
-    ----------
-    lr0 : float
-        Base learning rate.
-    t : int
-        Update number, from 1 to T.
-    T : int
-        Total number of updates in the run.
-    milestones : sequence of float
-        Fractions of the run (in (0, 1)) after which the rate drops; the default drops it after half
-        and after three quarters of the updates.
-    gamma : float
-        Factor applied at each milestone.
-
-    Returns
-    -------
-    float
-        ``lr0 * gamma**k`` where k is the number of milestones m with ``t > m * T``.
-    """
-    _check_t(t, T)
-    passed = sum(t > m * T for m in milestones)
-    return lr0 * gamma**passed
-
-
-def cosine_lr(lr0, t, T):
-    """Cosine decay: ``lr0 / 2 * (1 + cos(pi * t / T))``, from about lr0 down to 0 at t = T.
-
-    Parameters
-    ----------
-    lr0 : float
-        Base learning rate.
-    t : int
-        Update number, from 1 to T.
-    T : int
-        Total number of updates in the run.
-
-    Returns
-    -------
-    float
-        The learning rate of update t.
-    """
-    _check_t(t, T)
-    return lr0 / 2 * (1 + math.cos(math.pi * t / T))
-
-
-def linear_lr(lr0, t, T):
-    """Linear decay: ``lr0 * (1 - t / T)``, from about lr0 down to 0 at t = T.
-
-    Parameters
-    ----------
-    lr0 : float
-        Base learning rate.
-    t : int
-        Update number, from 1 to T.
-    T : int
-        Total number of updates in the run.
-
-    Returns
-    -------
-    float
-        The learning rate of update t.
-    """
-    _check_t(t, T)
-    return lr0 * (1 - t / T)
-
-
-def inv_sqrt_lr(lr0, t, T):
-    """Inverse square root decay: ``lr0 / sqrt(t)``; the first update uses lr0.
-
-    Parameters
-    ----------
-    lr0 : float
-        Base learning rate.
-    t : int
-        Update number, from 1 to T.
-    T : int
-        Total number of updates in the run (only checked).
-
-    Returns
-    -------
-    float
-        The learning rate of update t.
-    """
-    _check_t(t, T)
-    return lr0 / math.sqrt(t)
-
-
-LR_SCHEDULES = {"step": step_lr, "cosine": cosine_lr, "linear": linear_lr, "inv_sqrt": inv_sqrt_lr}
-
-
-def training_step(model, X, y, update_rule, optim_configs):
-    """Update ``model`` once on the minibatch (X, y), as the Solver does every iteration.
-
-    ``model.loss(X, y)``, then ``update_rule`` on every parameter with its own config; or, when the
-    rule is ``optim.sgd``, all parameters share one learning rate and the model has ``sgd_step``,
-    that method alone (see the module docstring).
-
-    Returns
-    -------
-    float
-        The minibatch loss. When it is NaN or infinite the parameters are left as they were.
-    """
-    fused = getattr(model, "sgd_step", None)
-    if fused is not None and update_rule is optim.sgd:
-        rates = {config.setdefault("learning_rate", optim.SGD_LEARNING_RATE) for config in optim_configs.values()}
-        if len(rates) == 1:
-            return float(fused(X, y, rates.pop()))
-    loss, grads = model.loss(X, y)
-    loss = float(loss)
-    if not math.isfinite(loss):
-        return loss
-    for p, w in model.params.items():
-        model.params[p], optim_configs[p] = update_rule(w, grads[p], optim_configs[p])
-    return loss
-
-
 def _format_seconds(seconds):
     """Format a duration as ``m:ss`` or ``h:mm:ss``."""
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -211,24 +71,26 @@ def _timing(tic, done, remaining):
     return f"{_format_seconds(elapsed)} elapsed, ETA {_format_seconds(elapsed / done * remaining)}"
 
 
-def _atomic_savez(path, arrays):
-    """Write ``arrays`` to ``path`` as an .npz file so that ``path`` is never left half-written.
+def _update_rule_function(update_rule):
+    """The update rule named by ``update_rule`` in cs231n.optim, or ``update_rule`` itself if it is a function."""
+    if isinstance(update_rule, str):
+        if update_rule.startswith("_") or not callable(getattr(optim, update_rule, None)):
+            raise ValueError(f'Invalid update_rule "{update_rule}": not a function in cs231n.optim')
+        return getattr(optim, update_rule)
+    if not callable(update_rule):
+        raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {update_rule!r}")
+    return update_rule
 
-    The file is written to a temporary name in the same folder and moved over ``path`` with
-    ``os.replace`` only once it is complete; on any error the temporary file is removed.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+def _schedule_function(lr_schedule):
+    """The schedule named by ``lr_schedule`` in LR_SCHEDULES, or ``lr_schedule`` itself (a function or None)."""
+    if isinstance(lr_schedule, str):
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, got {lr_schedule!r}")
+        return LR_SCHEDULES[lr_schedule]
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ValueError(f"lr_schedule must be a name, a function or None, got {lr_schedule!r}")
+    return lr_schedule
 
 
 class Solver:
@@ -321,23 +183,8 @@ class Solver:
                     f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
                 )
 
-        if isinstance(self.update_rule, str):
-            if self.update_rule.startswith("_") or not callable(getattr(optim, self.update_rule, None)):
-                raise ValueError(f'Invalid update_rule "{self.update_rule}": not a function in cs231n.optim')
-            self.update_rule = getattr(optim, self.update_rule)
-        elif not callable(self.update_rule):
-            raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {self.update_rule!r}")
-
-        if isinstance(self.lr_schedule, str):
-            if self.lr_schedule not in LR_SCHEDULES:
-                raise ValueError(
-                    f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, got {self.lr_schedule!r}"
-                )
-            self._schedule = LR_SCHEDULES[self.lr_schedule]
-        elif self.lr_schedule is None or callable(self.lr_schedule):
-            self._schedule = self.lr_schedule
-        else:
-            raise ValueError(f"lr_schedule must be a name, a function or None, got {self.lr_schedule!r}")
+        self.update_rule = _update_rule_function(self.update_rule)
+        self._schedule = _schedule_function(self.lr_schedule)
         if self._schedule is not None and self.lr_decay != 1.0:
             raise ValueError(f"use either lr_decay or lr_schedule, not both (got lr_decay={self.lr_decay})")
         if not self.lr_decay > 0:
@@ -375,10 +222,20 @@ class Solver:
         X_batch = self.X_train[batch_mask]
         y_batch = self.y_train[batch_mask]
 
-        loss = training_step(self.model, X_batch, y_batch, self.update_rule, self.optim_configs)
+        # Compute loss and gradient
+        loss, grads = self.model.loss(X_batch, y_batch)
+        loss = float(loss)
         if not math.isfinite(loss):
-            self._diverged(loss)  # the parameters are those from before this minibatch
+            self._diverged(loss)  # raises before any update: the parameters are those of the last good step
         self.loss_history.append(loss)
+
+        # Perform a parameter update
+        for p, w in self.model.params.items():
+            dw = grads[p]
+            config = self.optim_configs[p]
+            next_w, next_config = self.update_rule(w, dw, config)
+            self.model.params[p] = next_w
+            self.optim_configs[p] = next_config
 
     def _diverged(self, loss):
         """Raise LossDivergedError for a non-finite loss at update ``self.iteration + 1``."""
@@ -473,6 +330,7 @@ class Solver:
                     flush=True,
                 )
 
+            # At the end of every epoch, increment the epoch counter and decay the learning rate.
             epoch_end = (t + 1) % iterations_per_epoch == 0
             if epoch_end:
                 self.epoch += 1
@@ -480,18 +338,10 @@ class Solver:
                     for config in self.optim_configs.values():
                         config["learning_rate"] *= self.lr_decay
 
-            # The last update always ends an epoch (num_iterations is a whole number of epochs).
+            # Check the accuracies after the first update and at the end of every epoch (the last
+            # update always ends one: num_iterations is a whole number of epochs).
             if t == 0 or epoch_end:
-                train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
-                val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
-                self.train_acc_history.append(train_acc)
-                self.val_acc_history.append(val_acc)
-                # Also take the first result, so a model that never scores above 0 keeps parameters.
-                if val_acc > self.best_val_acc or not self.best_params:
-                    self.best_val_acc = val_acc
-                    self.best_params = {k: v.copy(order="K") for k, v in self.model.params.items()}
-                self._save_checkpoint()
-
+                train_acc, val_acc = self._check_accuracies()
                 if self.verbose:
                     print(
                         f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
@@ -502,66 +352,45 @@ class Solver:
 
         if self.best_params:
             # Copies, so that training the model further never alters best_params.
-            self.model.params = {k: v.copy(order="K") for k, v in self.best_params.items()}
+            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+
+    def _check_accuracies(self):
+        """Record the training and validation accuracies, keep the best parameters, write a checkpoint.
+
+        Returns
+        -------
+        train_acc, val_acc : float
+        """
+        train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        # Also take the first result, so a model that never scores above 0 keeps parameters.
+        if val_acc > self.best_val_acc or not self.best_params:
+            self.best_val_acc = val_acc
+            self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+        self._save_checkpoint()
+        return train_acc, val_acc
 
     def _save_checkpoint(self):
         """Write the whole training state to ``{checkpoint_name}_epoch_{epoch}.npz`` atomically."""
         if self.checkpoint_name is None:
             return
-        arrays = {}
-        for k, v in self.model.params.items():
-            arrays[f"params/{k}"] = v
-        for k, v in self.best_params.items():
-            arrays[f"best_params/{k}"] = v
-
-        optim_scalars = {}
-        for p, config in self.optim_configs.items():
-            optim_scalars[p] = {}
-            for k, v in config.items():
-                if isinstance(v, np.ndarray):
-                    arrays[f"optim/{p}/{k}"] = v
-                elif isinstance(v, (bool, int, float, np.number)):
-                    optim_scalars[p][k] = v.item() if isinstance(v, np.generic) else v
-                else:
-                    raise TypeError(
-                        f"optim_config entry {k!r} of parameter {p!r} is a {type(v).__name__}; "
-                        "checkpoints hold only numbers and arrays"
-                    )
-
-        rng_name, rng_keys, rng_pos, has_gauss, cached_gaussian = np.random.get_state()
-        arrays["rng_keys"] = rng_keys
-        arrays["loss_history"] = np.array(self.loss_history, dtype=np.float64)
-        arrays["train_acc_history"] = np.array(self.train_acc_history, dtype=np.float64)
-        arrays["val_acc_history"] = np.array(self.val_acc_history, dtype=np.float64)
-        meta = {
-            "format": CHECKPOINT_FORMAT,
-            "version": 1,
-            "epoch": self.epoch,
-            "iteration": self.iteration,
-            "best_val_acc": float(self.best_val_acc),
-            "lr0": self.lr0,
-            "optim_scalars": optim_scalars,
-            "rng": {
-                "name": rng_name,
-                "pos": int(rng_pos),
-                "has_gauss": int(has_gauss),
-                "cached_gaussian": float(cached_gaussian),
-            },
-            "settings": {
-                "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
-                "batch_size": self.batch_size,
-                "num_epochs": self.num_epochs,
-                "lr_decay": self.lr_decay,
-                "lr_schedule": getattr(self._schedule, "__name__", repr(self._schedule)),
-                "num_train": int(self.X_train.shape[0]),
-            },
+        state = {name: getattr(self, name) for name in CHECKPOINTED}
+        state["params"] = self.model.params
+        state["rng_state"] = np.random.get_state()
+        state["settings"] = {
+            "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "lr_decay": self.lr_decay,
+            "lr_schedule": getattr(self._schedule, "__name__", repr(self._schedule)),
+            "num_train": int(self.X_train.shape[0]),
         }
-        arrays["meta"] = np.array(json.dumps(meta))
-
         filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
         if self.verbose:
             print(f'Saving checkpoint to "{filename}"', flush=True)
-        _atomic_savez(filename, arrays)
+        save_checkpoint(filename, state)
         self.last_checkpoint = filename
 
     def resume(self, path):
@@ -583,47 +412,21 @@ class Solver:
             it was written with another batch size or number of training examples (the epochs would
             not line up). ``num_epochs`` may differ, to train a finished run further.
         """
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise ValueError(f"{path} is not a Solver checkpoint (.npz without pickled data): {e}") from e
-        meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(
-                f"{path} is not a Solver checkpoint: its format is {meta.get('format')!r}, "
-                f"expected {CHECKPOINT_FORMAT!r}"
-            )
-
-        settings = meta["settings"]
+        state = load_checkpoint(path)
         mine = {"batch_size": self.batch_size, "num_train": int(self.X_train.shape[0])}
-        theirs = {k: settings[k] for k in mine}
+        theirs = {k: state["settings"][k] for k in mine}
         if theirs != mine:
             raise ValueError(
                 f"checkpoint {path} was written with {theirs}, this Solver has {mine}: "
                 "resume with the same training data and batch_size"
             )
-
-        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
         expected = {k: np.shape(v) for k, v in self.model.params.items()}
-        found = {k: v.shape for k, v in params.items()}
+        found = {k: v.shape for k, v in state["params"].items()}
         if found != expected:
             raise ValueError(f"checkpoint {path} holds parameters {found}, but the model has {expected}")
 
-        self.model.params.update(params)
-        self.best_params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("best_params/")}
-        self.optim_configs = {p: dict(scalars) for p, scalars in meta["optim_scalars"].items()}
-        for k, v in arrays.items():
-            if k.startswith("optim/"):
-                _, p, name = k.split("/", 2)
-                self.optim_configs[p][name] = v
-        self.loss_history = arrays["loss_history"].tolist()
-        self.train_acc_history = arrays["train_acc_history"].tolist()
-        self.val_acc_history = arrays["val_acc_history"].tolist()
-        self.best_val_acc = meta["best_val_acc"]
-        self.epoch = meta["epoch"]
-        self.iteration = meta["iteration"]
-        self.lr0 = meta["lr0"]
-        rng = meta["rng"]
-        np.random.set_state((rng["name"], arrays["rng_keys"], rng["pos"], rng["has_gauss"], rng["cached_gaussian"]))
+        self.model.params.update(state["params"])
+        for name in CHECKPOINTED:
+            setattr(self, name, state[name])
+        np.random.set_state(state["rng_state"])
         self.last_checkpoint = os.fspath(path)

@@ -20,12 +20,6 @@ from typing import Optional
 START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 
-# A staff-only block: code of the reference that the student kit does not hold at all (not even a
-# stub), such as a faster training path next to a solution. Both lines and everything between go.
-STAFF_START = "# *****STAFF ONLY: START (the student kit does not hold this block)*****"
-STAFF_END = "# *****STAFF ONLY: END*****"
-_STAFF_WORDS = re.compile(r"STAFF\s+ONLY", re.IGNORECASE)
-
 SOLUTION_TAG = "solution"
 ANSWER_TAG = "answer"
 ANSWER_STUB = "**Your Answer:** *fill this in.*"
@@ -135,93 +129,6 @@ def scan_markers(text, where):
     if open_at is not None:
         raise MarkerError(f"{where}, line {open_at[0]}: START marker is never closed by an END marker")
     return pairs
-
-
-def staff_blocks(text, where):
-    """Pair the staff-only START/END lines of ``text``.
-
-    Parameters
-    ----------
-    text : str
-        Source of a ``.py`` file.
-    where : str
-        How errors name the source.
-
-    Returns
-    -------
-    list of (int, int)
-        ``(start, end)`` per block: the 1-based lines of its two marker lines.
-
-    Raises
-    ------
-    MarkerError
-        On a comment that mentions STAFF ONLY but is not exactly one of the two marker lines, a START
-        inside an open block, an END without a START, or a START that is never closed.
-    """
-    blocks, open_at = [], None
-    for n, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        if s == STAFF_START:
-            if open_at is not None:
-                raise MarkerError(
-                    f"{where}, line {n}: staff-only START inside the block opened at line "
-                    f"{open_at}; blocks must not nest"
-                )
-            open_at = n
-        elif s == STAFF_END:
-            if open_at is None:
-                raise MarkerError(f"{where}, line {n}: staff-only END without a START before it")
-            blocks.append((open_at, n))
-            open_at = None
-        elif s.startswith("#") and _STAFF_WORDS.search(s):
-            raise MarkerError(
-                f"{where}, line {n}: altered staff-only marker {s!r}; it must read exactly "
-                f"{STAFF_START!r} or {STAFF_END!r}"
-            )
-    if open_at is not None:
-        raise MarkerError(f"{where}, line {open_at}: staff-only START is never closed by an END")
-    return blocks
-
-
-def strip_staff_blocks(text, relpath):
-    """Return ``text`` without its staff-only blocks (marker lines included), and what went.
-
-    Parameters
-    ----------
-    text : str
-        The staff source of a ``.py`` file.
-    relpath : str
-        Its path relative to the repository root; errors name it.
-
-    Returns
-    -------
-    stripped : str
-        The source without the blocks (``text`` itself when it has none).
-    removed : list of (int, str)
-        ``(line number in text, line)`` for every line inside a block, markers excluded.
-
-    Raises
-    ------
-    MarkerError
-        On malformed markers (see ``staff_blocks``), or when the source does not compile without them.
-    """
-    blocks = staff_blocks(text, relpath)
-    if not blocks:
-        return text, []
-    lines = text.splitlines()
-    gone = {n for start, end in blocks for n in range(start, end + 1)}
-    removed = [(n, lines[n - 1]) for start, end in blocks for n in range(start + 1, end)]
-    newline = "\r\n" if "\r\n" in text else "\n"
-    stripped = newline.join(line for n, line in enumerate(lines, start=1) if n not in gone)
-    stripped += newline if text.endswith(("\n", "\r")) else ""
-    try:
-        compile(stripped, relpath, "exec")
-    except SyntaxError as e:
-        raise MarkerError(
-            f"{relpath}, line {e.lineno} once the staff-only blocks are gone: the file does not "
-            f"compile ({e.msg}); a block must hold whole statements"
-        ) from None
-    return stripped, removed
 
 
 def _functions(tree):

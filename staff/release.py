@@ -41,7 +41,6 @@ from staff.markers import (
     find_regions,
     instrument_python_source,
     scan_markers,
-    strip_staff_blocks,
     stub_python_source,
 )
 
@@ -291,22 +290,15 @@ def stage(repo_root, student_dir):
         dst.parent.mkdir(parents=True, exist_ok=True)
         if rel.endswith(".py"):
             text = src.read_text(encoding="utf-8")
-            kit_text, staff_lines = strip_staff_blocks(text, rel)
-            regions = find_regions(text, rel)  # numbered as in the staff source, for the leak messages
-            kit_regions = find_regions(kit_text, rel)
-            dst.write_text(stub_python_source(kit_text, rel), encoding="utf-8")
-            if kit_regions:
-                stubs[rel] = [r.function for r in kit_regions]
-            # A staff-only block's code lines are secrets as solution lines are; its docstrings and
-            # comments are prose the kit may share (such as a parameter list).
-            staff_code = code_lines(text) if staff_lines else set()
-            removed = [(f"{rel}:{n}", line, False) for n, line in staff_lines if n in staff_code]
-            removed += [(f"{rel}:{r.start + 1 + i}", line, False) for r in regions for i, line in enumerate(r.body)]
-            if removed:
-                removed_lines[rel] = removed
+            regions = find_regions(text, rel)
+            dst.write_text(stub_python_source(text, rel), encoding="utf-8")
+            if regions:
+                stubs[rel] = [r.function for r in regions]
+                removed_lines[rel] = [
+                    (f"{rel}:{r.start + 1 + i}", line, False) for r in regions for i, line in enumerate(r.body)
+                ]
             if rel.startswith("cs231n/"):
-                hidden = [(r.start, r.end) for r in regions] + [(n, n) for n, _ in staff_lines]
-                public |= _public_lines(text, hidden)
+                public |= _public_lines(text, [(r.start, r.end) for r in regions])
         elif rel.endswith(".ipynb"):
             nb = nbformat.read(src, as_version=4)
             student, removed = blank_notebook(nb, rel)

@@ -24,7 +24,6 @@ def test_sgd_step_matches_hand_computed_values():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("orders", ["C C", "F F", "C F", "F C", "strided"])
 def test_sgd_updates_w_in_place_and_leaves_dw_alone(dtype, orders):
-    # Large enough (40000 entries) for OpenBLAS to split a BLAS axpy over its threads.
     rng = np.random.default_rng(5)
     w0, dw0 = rng.standard_normal((2, 200, 200))
     if orders == "strided":

@@ -11,7 +11,8 @@ import pytest
 
 from cs231n import optim
 from cs231n.classifiers.fc_net import TwoLayerNet
-from cs231n.solver import LossDivergedError, Solver, cosine_lr, inv_sqrt_lr, linear_lr, step_lr
+from cs231n.schedules import cosine_lr, inv_sqrt_lr, linear_lr, step_lr
+from cs231n.solver import LossDivergedError, Solver
 
 D, C = 8, 3
 
@@ -282,84 +283,6 @@ def test_solver_uses_the_schedule_with_t_counting_updates_from_one_to_T(name, fo
 def test_schedule_without_a_base_learning_rate_raises():
     with pytest.raises(ValueError, match=r"lr_schedule needs the base learning rate.*'learning_rate'"):
         Solver(SoftmaxClassifier(), tiny_data(), update_rule="adam", lr_schedule="linear")
-
-
-# ---------------------------------------------------------------------------------------------
-# A model's own fused SGD step
-# ---------------------------------------------------------------------------------------------
-
-
-class FusedSoftmax(SoftmaxClassifier):
-    """A softmax classifier with ``sgd_step``: ``loss`` then ``w -= learning_rate * dw``, recording its calls."""
-
-    def __init__(self, nan_from=None):
-        super().__init__()
-        self.rates, self.nan_from = [], nan_from
-
-    def sgd_step(self, X, y, lr):
-        self.rates.append(lr)
-        loss, grads = self.loss(X, y)
-        if self.nan_from is not None and len(self.rates) >= self.nan_from:
-            return float("nan")
-        for k in self.params:
-            self.params[k] = self.params[k] - lr * grads[k]
-        return loss
-
-
-def test_with_sgd_the_solver_lets_a_model_with_sgd_step_update_itself():
-    fused, plain = FusedSoftmax(), SoftmaxClassifier()
-    runs = [
-        Solver(
-            model,
-            tiny_data(),
-            update_rule=rule,
-            optim_config={"learning_rate": 0.5},
-            lr_schedule="linear",
-            batch_size=20,
-            num_epochs=2,
-            verbose=False,
-        )
-        for model, rule in ((fused, "sgd"), (plain, "sgd"))
-    ]
-    for solver in runs:
-        np.random.seed(3)
-        solver.train()
-    # Linear decay over T = 6 updates, t from 1: 0.5 * (1 - t / 6); the last rate is 0.
-    assert fused.rates == pytest.approx([0.5 * (1 - t / 6) for t in range(1, 7)])
-    assert runs[0].loss_history == pytest.approx(runs[1].loss_history, rel=1e-12)
-    for k in plain.params:
-        assert np.allclose(fused.params[k], plain.params[k], rtol=1e-12, atol=1e-15)
-
-
-@pytest.mark.parametrize("update_rule", ["sgd_momentum", "adam", "a wrapped sgd"])
-def test_other_rules_never_call_sgd_step(update_rule):
-    model = FusedSoftmax()
-    if update_rule == "a wrapped sgd":
-        update_rule = recording(optim.sgd, [])
-    Solver(
-        model,
-        tiny_data(),
-        update_rule=update_rule,
-        optim_config={"learning_rate": 0.1},
-        batch_size=20,
-        num_epochs=1,
-        verbose=False,
-    ).train()
-    assert model.rates == []
-
-
-def test_a_non_finite_loss_from_sgd_step_stops_training_like_one_from_loss():
-    solver = Solver(
-        FusedSoftmax(nan_from=4),
-        tiny_data(),
-        optim_config={"learning_rate": 0.1},
-        batch_size=20,
-        num_epochs=3,
-        verbose=False,
-    )
-    with pytest.raises(LossDivergedError, match=r"nan at iteration 4 \(epoch 2/3\) with learning_rate 0.1"):
-        solver.train()
-    assert len(solver.loss_history) == 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import zipfile
 
 import numpy as np
 
-from ..layer_utils import affine_relu_forward
-from ..layers import affine_forward, relu_backward, softmax_loss
+from ..layer_utils import affine_relu_backward, affine_relu_forward
+from ..layers import affine_backward, affine_forward, softmax_loss
 
 MODEL_FORMAT = "cs231n-model"
 
@@ -187,14 +187,10 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        from ..blas import weight_order
-
-        D, H, C = input_dim, hidden_dim, num_classes
-        # Stored in the memory order its gradient product is fastest in (cs231n/blas.py); same values.
-        self.params["W1"] = np.asarray(weight_scale * np.random.randn(D, H), order=weight_order(np.float64))
-        self.params["b1"] = np.zeros(H)
-        self.params["W2"] = weight_scale * np.random.randn(H, C)
-        self.params["b2"] = np.zeros(C)
+        self.params["W1"] = weight_scale * np.random.randn(input_dim, hidden_dim)
+        self.params["b1"] = np.zeros(hidden_dim)
+        self.params["W2"] = weight_scale * np.random.randn(hidden_dim, num_classes)
+        self.params["b2"] = np.zeros(num_classes)
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -264,13 +260,8 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        # affine_relu_forward and affine_forward written out, computing the same numbers in place: the
-        # backward pass below then needs only x and hidden, not the layers' caches.
-        x = X.reshape(X.shape[0], -1)
-        hidden = x @ W1
-        hidden += b1
-        np.maximum(hidden, 0, out=hidden)
-        scores = hidden @ W2 + b2
+        hidden, hidden_cache = affine_relu_forward(X, W1, b1)
+        scores, scores_cache = affine_forward(hidden, W2, b2)
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -291,20 +282,13 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        from ..blas import matmul_add, sum_of_squares
-
         data_loss, dscores = softmax_loss(scores, y)
-        loss = data_loss + 0.5 * self.reg * (sum_of_squares(W1) + sum_of_squares(W2))
-        # Each gradient keeps its parameter's dtype, as affine_backward's do.
-        grads["W2"] = (hidden.T @ dscores + self.reg * W2).astype(W2.dtype, copy=False)
-        grads["b2"] = dscores.sum(axis=0).astype(b2.dtype, copy=False)
-        dhidden = dscores @ W2.T
-        dhidden *= hidden > 0  # ReLU backward, in place: hidden > 0 exactly where its input was
-        grads["b1"] = dhidden.sum(axis=0).astype(b1.dtype, copy=False)
-        # dW1 = x.T @ dhidden + reg * W1 with one sweep over a W1-sized array besides the product
-        # (see cs231n/blas.py). The images need no gradient: their dx would cost as much as this product.
-        grads["W1"] = self.reg * W1
-        matmul_add(x.T, dhidden, grads["W1"])
+        loss = data_loss + 0.5 * self.reg * (np.sum(W1**2) + np.sum(W2**2))
+
+        dhidden, dW2, grads["b2"] = affine_backward(dscores, scores_cache)
+        _, dW1, grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
+        grads["W2"] = dW2 + self.reg * W2
+        grads["W1"] = dW1 + self.reg * W1
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -312,51 +296,6 @@ class TwoLayerNet(_SavableModel):
         ############################################################################
 
         return loss, grads
-
-    # *****STAFF ONLY: START (the student kit does not hold this block)*****
-    def sgd_step(self, X, y, learning_rate):
-        """One SGD step on a minibatch: ``loss(X, y)`` then ``optim.sgd`` on every parameter, fused.
-
-        The Solver calls it instead when its update rule is ``sgd``. ``W1 -= learning_rate * dW1``
-        with ``dW1 = x.T @ dhidden + reg * W1`` is one product added into W1 itself,
-        ``W1 = (1 - learning_rate * reg) * W1 - learning_rate * x.T @ dhidden``: no W1-sized
-        gradient is written, read back and added. The parameters come out as with ``loss`` and ``sgd``
-        up to rounding (tests/staff/test_sgd_step.py).
-
-        Parameters
-        ----------
-        X : ndarray, shape (N, d_1, ..., d_k)
-        y : ndarray of int, shape (N,)
-        learning_rate : float
-
-        Returns
-        -------
-        float
-            The minibatch loss, as ``loss(X, y)`` gives it, before the update. When it is NaN or
-            infinite the parameters are left as they were.
-        """
-        from ..blas import axpy, matmul_add, sum_of_squares
-
-        X = _check_X(X, self.input_dim)
-        W1, b1, W2, b2 = self.params["W1"], self.params["b1"], self.params["W2"], self.params["b2"]
-        x = X.reshape(X.shape[0], -1)
-        hidden = x @ W1
-        hidden += b1
-        np.maximum(hidden, 0, out=hidden)
-        data_loss, dscores = softmax_loss(hidden @ W2 + b2, y)
-        loss = float(data_loss + 0.5 * self.reg * (sum_of_squares(W1) + sum_of_squares(W2)))
-        if not math.isfinite(loss):
-            return loss
-        dW2 = hidden.T @ dscores + self.reg * W2
-        dhidden = dscores @ W2.T
-        dhidden *= hidden > 0
-        matmul_add(x.T, dhidden, W1, alpha=-learning_rate, beta=1.0 - learning_rate * self.reg)
-        axpy(-learning_rate, dhidden.sum(axis=0), b1)
-        axpy(-learning_rate, dW2, W2)
-        axpy(-learning_rate, dscores.sum(axis=0), b2)
-        return loss
-
-    # *****STAFF ONLY: END*****
 
 
 class FullyConnectedNet(_SavableModel):
@@ -425,15 +364,10 @@ class FullyConnectedNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        from ..blas import weight_order
-
         dims = [input_dim, *self.hidden_dims, num_classes]
         for i in range(1, self.num_layers + 1):
             self.params[f"W{i}"] = weight_scale * np.random.randn(dims[i - 1], dims[i])
             self.params[f"b{i}"] = np.zeros(dims[i])
-        # The first weight, the only large one, in the memory order its gradient product is fastest in
-        # (cs231n/blas.py); the values are the same, and the cast below keeps the order.
-        self.params["W1"] = np.asarray(self.params["W1"], order=weight_order(self.dtype))
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################
@@ -537,24 +471,13 @@ class FullyConnectedNet(_SavableModel):
         ############################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        from ..blas import matmul_add, sum_of_squares
-
         loss, dout = softmax_loss(scores, y)
         for i in range(L, 0, -1):
+            layer_backward = affine_backward if i == L else affine_relu_backward
+            dout, dW, grads[f"b{i}"] = layer_backward(dout, caches[i - 1])
             W = self.params[f"W{i}"]
-            loss += 0.5 * self.reg * sum_of_squares(W)
-            if i == L:
-                fc_cache = caches[i - 1]
-            else:  # an affine-relu layer: back through its ReLU first
-                fc_cache, relu_cache = caches[i - 1]
-                dout = relu_backward(dout, relu_cache)
-            x = fc_cache[0].reshape(dout.shape[0], -1)
-            # affine_backward's dw and db, with dW = x.T @ dout + reg * W in one BLAS call (cs231n/blas.py).
-            grads[f"W{i}"] = self.reg * W
-            matmul_add(x.T, dout, grads[f"W{i}"])
-            grads[f"b{i}"] = dout.sum(axis=0)
-            if i > 1:  # the images, the input of layer 1, need no gradient
-                dout = dout @ W.T
+            grads[f"W{i}"] = dW + self.reg * W
+            loss += 0.5 * self.reg * np.sum(W**2)
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         ############################################################################

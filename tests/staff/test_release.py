@@ -20,13 +20,10 @@ import pytest
 from staff import release
 from staff.markers import (
     END,
-    STAFF_END,
-    STAFF_START,
     START,
     MarkerError,
     blank_notebook,
     find_regions,
-    strip_staff_blocks,
     stub_python_source,
 )
 
@@ -178,49 +175,11 @@ def test_banner_end_line_and_prose_about_markers_are_not_markers():
     assert [(r.function, r.start, r.end) for r in find_regions(source, "m.py")] == [("f", 5, 7)]
 
 
-STAFF_SOURCE = textwrap.dedent(f"""\
-    class Net:
-        def loss(self, x):
-            return 2 * x
-
-        {STAFF_START}
-        def fast_loss(self, x):
-            doubled_by_shift = x + x
-            return doubled_by_shift
-        {STAFF_END}
-
-    given = 1
-    """)
-
-
-def test_staff_only_blocks_go_whole_and_are_reported_with_their_line_numbers():
-    kit, removed = strip_staff_blocks(STAFF_SOURCE, "cs231n/fake.py")
-    assert kit == "class Net:\n    def loss(self, x):\n        return 2 * x\n\n\ngiven = 1\n"
-    assert removed == [
-        (6, "    def fast_loss(self, x):"),
-        (7, "        doubled_by_shift = x + x"),
-        (8, "        return doubled_by_shift"),
-    ]
-    assert strip_staff_blocks(kit, "cs231n/fake.py") == (kit, [])
-
-
-BAD_STAFF = {
-    "nested": (f"{STAFF_START}\n{STAFF_START}\nx = 1\n{STAFF_END}\n{STAFF_END}\n", 2, "must not nest"),
-    "end_alone": (f"x = 1\n{STAFF_END}\n", 2, "END without a START"),
-    "never_closed": (f"x = 1\n{STAFF_START}\ny = 2\n", 2, "never closed"),
-    "altered": ("x = 1\n# *****STAFF ONLY: START*****\ny = 2\n", 2, "altered staff-only marker"),
-    "half_a_statement": (f"if True:\n    {STAFF_START}\n    x = 1\n    {STAFF_END}\ny = 2\n", 2, "does not compile"),
-}
-
-
-@pytest.mark.parametrize(
-    "kind, name", [("solution", n) for n in sorted(BAD_SOURCES)] + [("staff-only", n) for n in sorted(BAD_STAFF)]
-)
-def test_bad_markers_are_refused_naming_file_and_line(kind, name):
-    source, line, reason = (BAD_SOURCES if kind == "solution" else BAD_STAFF)[name]
-    release_step = stub_python_source if kind == "solution" else strip_staff_blocks
+@pytest.mark.parametrize("name", sorted(BAD_SOURCES))
+def test_bad_markers_are_refused_naming_file_and_line(name):
+    source, line, reason = BAD_SOURCES[name]
     with pytest.raises(MarkerError) as e:
-        release_step(source, "cs231n/fake.py")
+        stub_python_source(source, "cs231n/fake.py")
     assert f"cs231n/fake.py, line {line}" in str(e.value)
     assert reason in str(e.value)
 
@@ -385,22 +344,6 @@ def test_clean_kit_has_no_leak(mini, tmp_path):
         "secret_value=np.linalg.norm(x)**3",
         "Thegradientflowsbackthroughthemaxgateonly.",
     }
-
-
-def test_staff_only_block_is_absent_from_the_kit_and_its_lines_are_secrets(mini, tmp_path):
-    fast = (
-        f"\n\n{STAFF_START}\ndef fast_double(x):\n    staff_only_result = x + x\n"
-        f"    return staff_only_result\n{STAFF_END}\n"
-    )
-    (mini / "cs231n" / "layers.py").write_text(LAYER + fast)
-    staged = release.stage(mini, tmp_path / "kit")
-    kit_layers = (tmp_path / "kit" / "cs231n" / "layers.py").read_text()
-    assert "fast_double" not in kit_layers and "STAFF ONLY" not in kit_layers
-    assert staged["stubs"] == {"cs231n/layers.py": ["affine_forward", "Net.loss", "Net.loss"]}
-    assert staged["secrets"]["staff_only_result=x+x"] == (f"cs231n/layers.py:{LAYER.count(chr(10)) + 5}", True)
-    assert release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit")) == []
-    (tmp_path / "kit" / "tests" / "test_layers.py").write_text("# staff_only_result = x + x\n")
-    assert len(release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))) == 1
 
 
 def test_solution_line_copied_into_a_docstring_is_caught(mini, tmp_path):
@@ -692,16 +635,6 @@ def test_release_of_this_repository_stubs_every_student_python_file(built):
         assert n == len(summary["stubs"][rel]) > 0
         assert kit_text.count("raise NotImplementedError(") == staff_text.count("raise NotImplementedError(") + n
     assert "kit tests:" in stdout and "stubbed:" in stdout
-
-
-@pytest.mark.slow
-def test_release_of_this_repository_leaves_out_the_staff_only_blocks(built):
-    out, _, _ = built
-    kit_net = (out / "student" / "cs231n" / "classifiers" / "fc_net.py").read_text(encoding="utf-8")
-    assert "def sgd_step" in (REPO_ROOT / "cs231n" / "classifiers" / "fc_net.py").read_text(encoding="utf-8")
-    assert "def sgd_step" not in kit_net and "STAFF ONLY" not in kit_net
-    # The kit's Solver still explains the optional method, for any model that has one.
-    assert "sgd_step" in (out / "student" / "cs231n" / "solver.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
