@@ -140,6 +140,67 @@ def test_load_CIFAR_batch_rejects_files_that_are_not_batches(tmp_path, batch, me
         load_CIFAR_batch(tmp_path / "b")
 
 
+@pytest.mark.parametrize("keep", [0, 1, 50, 0.5, -1], ids=["empty", "1-byte", "header", "half", "all-but-1"])
+@pytest.mark.parametrize("loader", ["load_CIFAR_batch", "load_CIFAR10", "get_CIFAR10_data"])
+def test_a_truncated_batch_is_named_with_the_fix(tiny_cifar, keep, loader):
+    root = tiny_cifar[0]
+    whole = (root / "data_batch_1").read_bytes()
+    cut = int(len(whole) * keep) if isinstance(keep, float) else keep % len(whole)
+    (root / "data_batch_1").write_bytes(whole[:cut])
+    call = {
+        "load_CIFAR_batch": lambda: load_CIFAR_batch(root / "data_batch_1"),
+        "load_CIFAR10": lambda: load_CIFAR10(root),
+        "get_CIFAR10_data": lambda: get_CIFAR10_data(num_training=5, num_validation=1, num_test=1, cifar10_dir=root),
+    }[loader]
+    with pytest.raises(CIFARFormatError) as err:
+        call()
+    expected = "empty" if cut == 0 else "truncated"
+    assert f"{root / 'data_batch_1'} is damaged ({expected}): re-run bash datasets/get_datasets.sh" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [(b"not a pickle at all", "not a pickled batch"), (pickle.dumps([1, 2], protocol=5), "expected a dict")],
+    ids=["garbage", "a-list"],
+)
+def test_a_batch_that_is_not_a_batch_is_named_with_the_fix(tmp_path, content, reason):
+    (tmp_path / "test_batch").write_bytes(content)
+    with pytest.raises(
+        CIFARFormatError, match=f"test_batch is damaged \\({reason}.*re-run bash datasets/get_datasets.sh"
+    ):
+        load_CIFAR_batch(tmp_path / "test_batch")
+
+
+def test_a_batch_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
+    (tmp_path / "data_batch_1").mkdir()
+    with pytest.raises(OSError, match="data_batch_1 cannot be read .*datasets/get_datasets.sh"):
+        load_CIFAR_batch(tmp_path / "data_batch_1")
+
+
+@pytest.mark.parametrize("protocol", [3, 4, 5])
+def test_load_CIFAR_batch_reads_a_genuine_batch_saved_with_any_pickle_protocol(tmp_path, protocol):
+    rng = np.random.default_rng(protocol)
+    data = rng.integers(0, 256, size=(3, 3072), dtype=np.uint8)
+    batch = {b"batch_label": b"re-saved", b"labels": [4, 0, 9], b"data": data}
+    with open(tmp_path / "b", "wb") as f:
+        pickle.dump(batch, f, protocol=protocol)
+    X, y = load_CIFAR_batch(tmp_path / "b")
+    assert y.tolist() == [4, 0, 9]
+    for i, r, c, ch in [(0, 0, 0, 0), (2, 31, 31, 2), (1, 5, 17, 1)]:
+        assert X[i, r, c, ch] == pixel(data[i], r, c, ch)
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_load_CIFAR_batch_refuses_a_pickle_that_runs_code_with_any_protocol(tmp_path, protocol):
+    marker = tmp_path / "code-ran"
+    batch = {b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"x": RunsCode(os.system, f"touch {marker}")}
+    with open(tmp_path / "data_batch_1", "wb") as f:
+        pickle.dump(batch, f, protocol=protocol)
+    with pytest.raises(UnsafePickleError, match="data_batch_1: refusing to load .* tampered"):
+        load_CIFAR_batch(tmp_path / "data_batch_1")
+    assert not marker.exists()
+
+
 def test_load_CIFAR_batch_reads_the_original_format(cifar10_dir):
     # Values published in the data's SOURCE.md: first pixel (59, 62, 63), first labels 6 9 9 4 1 1 2 7 8 3.
     X, y = load_CIFAR_batch(cifar10_dir / "data_batch_1")
@@ -410,6 +471,62 @@ def test_get_datasets_fails_clearly_on_a_bad_path(kit, tiny_cifar, make_path, me
     assert message in result.stderr
     assert not (kit / "datasets" / "cifar-10-batches-py").exists()
     assert leftovers(kit) == []
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def relabel(path):
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    batch[b"labels"][0] = 10
+    write_batch(path, batch[b"data"], batch[b"labels"])
+
+
+def resave_with_protocol_5(path):
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    path.write_bytes(pickle.dumps(batch, protocol=5))
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (truncate, "data_batch_1 is damaged (truncated)"),
+        (relabel, "data_batch_1 is damaged (expected a list of 6 labels in 0..9)"),
+        (
+            lambda p: p.write_bytes(pickle.dumps({b"data": RunsCode(os.system, "true"), b"labels": []}, 2)),
+            "which no CIFAR-10 batch holds",
+        ),
+    ],
+    ids=["truncated", "label-10", "tampered"],
+)
+def test_get_datasets_refuses_a_damaged_local_copy_without_a_checksum(kit, tiny_cifar, damage, message):
+    src = tiny_cifar[0]
+    damage(src / "data_batch_1")
+    result = run_script(kit, str(src), cwd=kit)
+    assert result.returncode != 0
+    assert message in result.stderr and "nothing was installed" in result.stderr
+    assert "ready" not in result.stdout
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+    assert leftovers(kit) == []
+
+
+@needs_bash
+def test_get_datasets_replaces_a_damaged_installed_copy_and_reports_the_counts(kit, tiny_cifar):
+    src = tiny_cifar[0]
+    resave_with_protocol_5(src / "test_batch")  # a genuine batch in another protocol is fine
+    assert run_script(kit, str(src), cwd=kit).returncode == 0
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    truncate(dest / "data_batch_4")
+    again = run_script(kit, str(src), cwd=kit)
+    assert again.returncode == 0, again.stderr
+    assert "Replacing the damaged copy" in again.stdout and "data_batch_4 is damaged (truncated)" in again.stdout
+    assert "ready" in again.stdout and "(30 training and 4 test images)" in again.stdout
+    assert (dest / "data_batch_4").read_bytes() == (src / "data_batch_4").read_bytes()
+    assert load_CIFAR10(dest)[0].shape == (30, 32, 32, 3)
 
 
 @needs_bash
