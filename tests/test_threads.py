@@ -1,0 +1,209 @@
+"""Tests for cs231n/threads.py: how many BLAS threads training uses, and that they are restored."""
+
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from cs231n import threads
+from cs231n.threads import blas_threads, busy_cores, choose_threads, free_cores, read_cpu_ticks
+
+# Two readings of /proc/stat, 10 ticks apart on each CPU: cpu0 busy 8 of 10 ticks (user 5, system 2,
+# steal 1; iowait counts as free), cpu1 busy 1 of 10 (irq). Columns: user nice system idle iowait irq
+# softirq steal guest guest_nice.
+STAT_BEFORE = """cpu  300 0 200 1000 20 10 0 5 0 0
+cpu0 100 0 100 500 10 0 0 5 0 0
+cpu1 200 0 100 500 10 10 0 0 0 0
+intr 12345 0 0
+ctxt 999
+"""
+STAT_AFTER = """cpu  305 0 202 1010 21 11 0 6 0 0
+cpu0 105 0 102 501 11 0 0 6 0 0
+cpu1 200 0 100 509 10 11 0 0 0 0
+intr 12400 0 0
+ctxt 1999
+"""
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """No measurement left from an earlier test, and none of the thread variables set."""
+    monkeypatch.setattr(threads, "_last_measurement", None)
+    for name in (threads.ENV_VAR, *threads.BLAS_ENV_VARS):
+        monkeypatch.delenv(name, raising=False)
+
+
+def fake_machine(monkeypatch, cpus, busy):
+    """Make the automatic choice see ``cpus`` usable CPUs of which other programs keep ``busy`` busy."""
+    calls = []
+
+    def measure(cpu_list, interval=threads.INTERVAL):
+        calls.append(list(cpu_list))
+        return busy
+
+    monkeypatch.setattr(threads, "usable_cpus", lambda: list(range(cpus)))
+    monkeypatch.setattr(threads, "measure_busy_cores", measure)
+    return calls
+
+
+def blas_thread_counts():
+    """numpy's BLAS thread counts as threadpoolctl reports them (skips when it sees no BLAS)."""
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    if not counts:
+        pytest.skip("threadpoolctl finds no BLAS to control in this numpy")
+    return counts
+
+
+# ---------------------------------------------------------------- reading the machine
+
+
+def test_read_cpu_ticks_takes_busy_and_total_ticks_of_the_wanted_cpus(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text(STAT_BEFORE)
+    # busy = user + nice + system + irq + softirq + steal; total adds idle and iowait.
+    assert read_cpu_ticks([0, 1], stat) == {0: (205, 715), 1: (310, 820)}
+    assert read_cpu_ticks([1], stat) == {1: (310, 820)}
+    assert read_cpu_ticks([0], tmp_path / "missing") is None
+
+
+def test_busy_cores_sums_each_cpus_busy_fraction(tmp_path):
+    (tmp_path / "a").write_text(STAT_BEFORE)
+    (tmp_path / "b").write_text(STAT_AFTER)
+    before, after = read_cpu_ticks([0, 1], tmp_path / "a"), read_cpu_ticks([0, 1], tmp_path / "b")
+    assert busy_cores(before, after, own_cpu_seconds=0.0, seconds=0.1) == pytest.approx(0.8 + 0.1)
+
+
+def test_busy_cores_leaves_out_this_processs_own_cpu_time():
+    before = {0: (0, 0), 1: (0, 0)}
+    after = {0: (10, 10), 1: (10, 10)}  # both CPUs fully busy
+    # This process ran 0.15 s of CPU in 0.1 s (1.5 cores): the others kept 0.5 cores busy.
+    assert busy_cores(before, after, own_cpu_seconds=0.15, seconds=0.1) == pytest.approx(0.5)
+    # All of it this process's own (spinning BLAS threads): nothing else is busy, never below 0.
+    assert busy_cores(before, after, own_cpu_seconds=0.25, seconds=0.1) == 0.0
+
+
+def test_measure_busy_cores_falls_back_to_the_load_average_then_to_nothing(monkeypatch):
+    monkeypatch.setattr(threads, "read_cpu_ticks", lambda cpus: None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.25, 0.5, 0.25))
+    assert threads.measure_busy_cores([0, 1]) == 1.25
+
+    def no_load():
+        raise OSError("no /proc/loadavg")
+
+    monkeypatch.setattr(threads.os, "getloadavg", no_load)
+    assert threads.measure_busy_cores([0, 1]) is None
+
+
+# ---------------------------------------------------------------- the choice
+
+
+@pytest.mark.parametrize(
+    "cores, busy, expected",
+    [
+        (2, 0.0, 2),  # quiet: every core
+        (2, 0.3, 2),  # background noise does not cost a thread
+        (2, 0.6, 1),
+        (2, 1.0, 1),  # one other program: one free core
+        (2, 2.0, 1),  # as many busy programs as cores: still one thread
+        (2, 7.5, 1),  # overloaded
+        (8, 2.2, 6),
+        (8, 5.5, 3),  # a half rounds up
+        (1, 0.0, 1),
+    ],
+)
+def test_free_cores_is_the_rounded_number_of_idle_cores_at_least_one(cores, busy, expected):
+    assert free_cores(cores, busy) == expected
+
+
+@pytest.mark.parametrize("busy, expected", [(0.05, 2), (1.1, 1), (2.0, 1)])
+def test_auto_choice_takes_the_free_cores_of_the_usable_cpus(fresh, monkeypatch, busy, expected):
+    calls = fake_machine(monkeypatch, cpus=2, busy=busy)
+    chosen, note = choose_threads()
+    assert chosen == expected
+    assert calls == [[0, 1]]
+    assert f"BLAS threads: {expected}" in note and f"{busy:.1f} busy" in note
+
+
+def test_a_recent_measurement_is_reused(fresh, monkeypatch):
+    calls = fake_machine(monkeypatch, cpus=4, busy=1.0)
+    assert choose_threads()[0] == 3
+    assert choose_threads("auto")[0] == 3
+    assert len(calls) == 1
+    monkeypatch.setattr(threads, "_last_measurement", (threads.time.monotonic() - threads.REUSE_SECONDS - 1, 1.0))
+    choose_threads()
+    assert len(calls) == 2
+
+
+def test_a_machine_that_reports_no_load_keeps_the_blas_default(fresh, monkeypatch):
+    fake_machine(monkeypatch, cpus=2, busy=None)
+    chosen, note = choose_threads()
+    assert chosen is None and "default" in note
+
+
+def test_a_given_count_wins_over_the_environment_and_the_machine(fresh, monkeypatch):
+    calls = fake_machine(monkeypatch, cpus=2, busy=2.0)
+    monkeypatch.setenv("CS231N_NUM_THREADS", "1")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert choose_threads(3) == (3, "BLAS threads: 3 (num_threads=3)")
+    assert calls == []
+
+
+def test_cs231n_num_threads_sets_the_count_or_asks_for_the_automatic_choice(fresh, monkeypatch):
+    calls = fake_machine(monkeypatch, cpus=2, busy=2.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the kit's own variable comes first
+    monkeypatch.setenv("CS231N_NUM_THREADS", " 2 ")
+    assert choose_threads() == (2, "BLAS threads: 2 (CS231N_NUM_THREADS=2)")
+    monkeypatch.setenv("CS231N_NUM_THREADS", "AUTO")
+    assert choose_threads()[0] == 1
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("name", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"])
+def test_a_blas_variable_set_by_the_user_is_left_alone(fresh, monkeypatch, name):
+    calls = fake_machine(monkeypatch, cpus=2, busy=2.0)
+    monkeypatch.setenv(name, "2")
+    assert choose_threads() == (None, f"BLAS threads: left to {name}=2")
+    assert calls == []
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "two", "0", "", "2.0"])
+def test_a_bad_count_is_refused_naming_where_it_came_from(fresh, value):
+    with pytest.raises(ValueError, match=r'num_threads must be a number of threads \(1 or more\) or "auto"'):
+        choose_threads(value)
+
+
+def test_a_bad_cs231n_num_threads_is_refused_naming_the_variable(fresh, monkeypatch):
+    monkeypatch.setenv("CS231N_NUM_THREADS", "all")
+    with pytest.raises(ValueError, match="CS231N_NUM_THREADS must be .* got 'all'"):
+        choose_threads()
+
+
+# ---------------------------------------------------------------- setting and restoring
+
+
+def test_blas_threads_sets_the_count_inside_and_restores_it_after(fresh):
+    with threadpool_limits(limits=1, user_api="blas"):
+        before = blas_thread_counts()
+        with blas_threads(2) as note:
+            inside = blas_thread_counts()
+        after = blas_thread_counts()
+    if inside == before:
+        pytest.skip("numpy's BLAS cannot run 2 threads here")
+    assert (before, inside, after) == ([1] * len(before), [2] * len(before), [1] * len(before))
+    assert note == "BLAS threads: 2 (num_threads=2)"
+
+
+def test_blas_threads_restores_the_count_after_an_exception(fresh):
+    before = blas_thread_counts()
+    with pytest.raises(KeyError), blas_threads(1):
+        assert blas_thread_counts() == [1] * len(before)
+        raise KeyError("stop")
+    assert blas_thread_counts() == before
+
+
+def test_blas_threads_changes_nothing_when_left_to_the_environment(fresh, monkeypatch):
+    fake_machine(monkeypatch, cpus=2, busy=0.0)  # the automatic choice would say 2
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    with threadpool_limits(limits=1, user_api="blas"):
+        before = blas_thread_counts()
+        with blas_threads() as note:
+            assert blas_thread_counts() == before
+    assert note.startswith("BLAS threads: left to OPENBLAS_NUM_THREADS")
