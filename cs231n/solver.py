@@ -18,7 +18,8 @@ Example::
     # solver.loss_history, solver.train_acc_history and solver.val_acc_history hold the curves.
 
 The learning-rate schedules (``lr_schedule``) live in ``cs231n/schedules.py``, the checkpoint files
-(``checkpoint_name``, ``resume_from``) in ``cs231n/checkpoints.py``; this module is the training loop.
+(``checkpoint_name``, ``resume_from``) in ``cs231n/checkpoints.py``, the choice of numpy's BLAS threads
+(``num_threads``) in ``cs231n/threads.py``; this module is the training loop.
 """
 
 import math
@@ -31,6 +32,7 @@ from cs231n import optim
 from cs231n.checkpoints import CHECKPOINTED, load_checkpoint, save_checkpoint
 from cs231n.data_utils import check_count
 from cs231n.schedules import LR_SCHEDULES
+from cs231n.threads import blas_threads, parse_num_threads
 
 
 class LossDivergedError(RuntimeError):
@@ -131,6 +133,10 @@ class Solver:
         combined with ``lr_decay != 1``.
     resume_from : str or None, default None
         Path of a checkpoint written by a Solver with the same settings; training continues from it.
+    num_threads : int, "auto" or None, default None
+        Threads of numpy's matrix products while train() runs: a count, or "auto" (the cores other
+        programs leave free). None: ``$CS231N_NUM_THREADS`` when set, else what ``OPENBLAS_NUM_THREADS``
+        or ``OMP_NUM_THREADS`` say when set, else "auto" (see ``cs231n/threads.py``).
 
     Attributes
     ----------
@@ -172,6 +178,7 @@ class Solver:
         self.verbose = kwargs.pop("verbose", True)
         self.lr_schedule = kwargs.pop("lr_schedule", None)
         resume_from = kwargs.pop("resume_from", None)
+        self.num_threads = kwargs.pop("num_threads", None)
 
         if kwargs:
             extra = ", ".join(f'"{k}"' for k in kwargs)
@@ -183,6 +190,8 @@ class Solver:
                     f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
                 )
 
+        if self.num_threads is not None:
+            parse_num_threads(self.num_threads, "num_threads")
         self.update_rule = _update_rule_function(self.update_rule)
         self._schedule = _schedule_function(self.lr_schedule)
         if self._schedule is not None and self.lr_decay != 1.0:
@@ -300,11 +309,21 @@ class Solver:
     def train(self):
         """Run the optimization; afterwards the model holds the best parameters found.
 
+        numpy's matrix products run on the threads ``num_threads`` asks for (by default as many as
+        there are free cores) and get their former thread count back when training ends.
+
         Raises
         ------
         LossDivergedError
             When a minibatch loss is NaN or inf; checkpoints written before are kept.
         """
+        with blas_threads(self.num_threads) as note:
+            if self.verbose:
+                print(note, flush=True)
+            self._train()
+
+    def _train(self):
+        """The training loop of train(): minibatch updates, accuracy checks and checkpoints."""
         num_train = self.X_train.shape[0]
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch

@@ -162,7 +162,7 @@ def _recent_busy_cores(cpus):
     return busy
 
 
-def _parse(value, source):
+def parse_num_threads(value, source):
     """``"auto"`` or a thread count of at least 1, from ``source`` (named in the error)."""
     if isinstance(value, str):
         text = value.strip().lower()
@@ -199,9 +199,9 @@ def choose_threads(num_threads=None, environ=None):
     """
     environ = os.environ if environ is None else environ
     if num_threads is not None:
-        choice, source = _parse(num_threads, "num_threads"), "num_threads"
+        choice, source = parse_num_threads(num_threads, "num_threads"), "num_threads"
     elif environ.get(ENV_VAR, "").strip():
-        choice, source = _parse(environ[ENV_VAR], ENV_VAR), ENV_VAR
+        choice, source = parse_num_threads(environ[ENV_VAR], ENV_VAR), ENV_VAR
     else:
         for name in BLAS_ENV_VARS:
             if environ.get(name, "").strip():

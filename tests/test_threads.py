@@ -1,9 +1,13 @@
 """Tests for cs231n/threads.py: how many BLAS threads training uses, and that they are restored."""
 
+import re
+
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from cs231n import threads
+from cs231n.solver import LossDivergedError, Solver
 from cs231n.threads import blas_threads, busy_cores, choose_threads, free_cores, read_cpu_ticks
 
 # Two readings of /proc/stat, 10 ticks apart on each CPU: cpu0 busy 8 of 10 ticks (user 5, system 2,
@@ -179,14 +183,19 @@ def test_a_bad_cs231n_num_threads_is_refused_naming_the_variable(fresh, monkeypa
 # ---------------------------------------------------------------- setting and restoring
 
 
+def skip_unless_blas_can_run_two_threads():
+    with threadpool_limits(limits=2, user_api="blas"):
+        if set(blas_thread_counts()) != {2}:
+            pytest.skip("numpy's BLAS cannot run 2 threads here")
+
+
 def test_blas_threads_sets_the_count_inside_and_restores_it_after(fresh):
+    skip_unless_blas_can_run_two_threads()
     with threadpool_limits(limits=1, user_api="blas"):
         before = blas_thread_counts()
         with blas_threads(2) as note:
             inside = blas_thread_counts()
         after = blas_thread_counts()
-    if inside == before:
-        pytest.skip("numpy's BLAS cannot run 2 threads here")
     assert (before, inside, after) == ([1] * len(before), [2] * len(before), [1] * len(before))
     assert note == "BLAS threads: 2 (num_threads=2)"
 
@@ -207,3 +216,74 @@ def test_blas_threads_changes_nothing_when_left_to_the_environment(fresh, monkey
         with blas_threads() as note:
             assert blas_thread_counts() == before
     assert note.startswith("BLAS threads: left to OPENBLAS_NUM_THREADS")
+
+
+# ---------------------------------------------------------------- the Solver
+
+
+class ThreadRecorder:
+    """A linear softmax model whose loss records numpy's BLAS thread count at each call.
+
+    With ``fail_at=k`` the k-th training loss (with labels) is NaN.
+    """
+
+    def __init__(self, fail_at=None):
+        self.params = {"W": np.full((4, 3), 0.01)}
+        self.seen = []
+        self.fail_at = fail_at
+        self.updates = 0
+
+    def loss(self, X, y=None):
+        self.seen.append(blas_thread_counts())
+        scores = X @ self.params["W"]
+        if y is None:
+            return scores
+        self.updates += 1
+        if self.updates == self.fail_at:
+            return np.nan, {"W": np.zeros_like(self.params["W"])}
+        probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        dscores = probs.copy()
+        dscores[np.arange(len(y)), y] -= 1
+        return -np.mean(np.log(probs[np.arange(len(y)), y])), {"W": X.T @ dscores / len(y)}
+
+
+def four_feature_data():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)), rng.integers(0, 3, size=20)
+    return {"X_train": X, "y_train": y, "X_val": X[:5], "y_val": y[:5]}
+
+
+def test_the_solver_trains_on_the_threads_it_is_given_and_restores_them(fresh):
+    skip_unless_blas_can_run_two_threads()
+    model = ThreadRecorder()
+    with threadpool_limits(limits=1, user_api="blas"):
+        before = blas_thread_counts()
+        Solver(model, four_feature_data(), batch_size=5, num_epochs=2, num_threads=2, verbose=False).train()
+        after = blas_thread_counts()
+    assert len(model.seen) > 8 and all(seen == [2] * len(before) for seen in model.seen)
+    assert after == before == [1] * len(before)
+
+
+def test_the_solver_restores_the_threads_when_the_loss_diverges(fresh):
+    model = ThreadRecorder(fail_at=3)
+    before = blas_thread_counts()
+    solver = Solver(model, four_feature_data(), batch_size=5, num_epochs=2, num_threads=1, verbose=False)
+    with pytest.raises(LossDivergedError):
+        solver.train()
+    assert model.seen[0] == [1] * len(before)
+    assert blas_thread_counts() == before
+
+
+def test_by_default_the_solver_trains_on_the_free_cores_and_says_so(fresh, monkeypatch, capsys):
+    fake_machine(monkeypatch, cpus=2, busy=1.8)
+    model = ThreadRecorder()
+    Solver(model, four_feature_data(), batch_size=5, num_epochs=1, print_every=100).train()
+    assert all(seen == [1] * len(seen) for seen in model.seen)
+    assert capsys.readouterr().out.splitlines()[0] == "BLAS threads: 1 (2 cores, 1.8 busy with other work)"
+
+
+@pytest.mark.parametrize("value", [0, "many", 2.5])
+def test_the_solver_refuses_a_bad_num_threads_when_it_is_built(value):
+    with pytest.raises(ValueError, match=f"num_threads must be .* got {re.escape(repr(value))}"):
+        Solver(ThreadRecorder(), four_feature_data(), num_threads=value)
