@@ -199,16 +199,17 @@ def choose_threads(num_threads=None, environ=None):
     """
     environ = os.environ if environ is None else environ
     if num_threads is not None:
-        choice, source = parse_num_threads(num_threads, "num_threads"), "num_threads"
+        choice, why = parse_num_threads(num_threads, "num_threads"), "as asked"
     elif environ.get(ENV_VAR, "").strip():
-        choice, source = parse_num_threads(environ[ENV_VAR], ENV_VAR), ENV_VAR
+        choice = parse_num_threads(environ[ENV_VAR], ENV_VAR)
+        why = f"{ENV_VAR}={choice}"
     else:
         for name in BLAS_ENV_VARS:
             if environ.get(name, "").strip():
                 return None, f"BLAS threads: left to {name}={environ[name]}"
-        choice, source = "auto", None
+        choice = "auto"
     if choice != "auto":
-        return choice, f"BLAS threads: {choice} ({source}={choice})"
+        return choice, f"BLAS threads: {choice} ({why})"
 
     cpus = usable_cpus()
     busy = _recent_busy_cores(cpus)

@@ -33,6 +33,7 @@ from cs231n.data_utils import (
     get_spiral_data,
 )
 from cs231n.solver import LossDivergedError, Solver
+from cs231n.threads import parse_num_threads
 from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, plot_training_curves
 
 # Hyperparameters per dataset; every one can be overridden on the command line.
@@ -120,7 +121,21 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the data split, the weights and the minibatches")
     p.add_argument("--print-every", type=int, default=100, help="print the loss every this many iterations")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument(
+        "--threads",
+        type=threads_option,
+        metavar="N|auto",
+        help="threads of numpy's matrix products while training (default: $CS231N_NUM_THREADS, else the free cores)",
+    )
     return p
+
+
+def threads_option(text):
+    """``--threads``: a thread count or "auto", refused with argparse's message otherwise."""
+    try:
+        return parse_num_threads(text, "--threads")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def choose_dataset(args):
@@ -177,8 +192,11 @@ def load_data(dataset, settings, args):
     return get_CIFAR10_data(num_training=settings["num_training"], cifar10_dir=args.cifar10_dir, dtype=dtype)
 
 
-def train_model(model, data, settings, verbose, print_every):
-    """Train ``model`` with a Solver set up from ``settings``; returns the Solver and the seconds taken."""
+def train_model(model, data, settings, verbose, print_every, num_threads=None):
+    """Train ``model`` with a Solver set up from ``settings``; returns the Solver and the seconds taken.
+
+    ``num_threads`` is the Solver's (None: ``$CS231N_NUM_THREADS``, else the free cores).
+    """
     # The nets draw their weights in float64; cast once so float32 runs stay float32 throughout.
     model.params = {k: v.astype(settings["dtype"]) for k, v in model.params.items()}
     solver = Solver(
@@ -192,6 +210,7 @@ def train_model(model, data, settings, verbose, print_every):
         num_epochs=settings["epochs"],
         print_every=print_every,
         verbose=verbose,
+        num_threads=num_threads,
     )
     tic = time.perf_counter()
     solver.train()
@@ -231,7 +250,9 @@ def run(args, dataset, note, settings):
         reg=settings["reg"],
     )
     say(f"Training the two-layer net ({input_dim} - {settings['hidden_size']} - {num_classes}):")
-    solver, seconds = train_model(net, data, settings, verbose=not args.quiet, print_every=args.print_every)
+    solver, seconds = train_model(
+        net, data, settings, verbose=not args.quiet, print_every=args.print_every, num_threads=args.threads
+    )
     results = {
         "dataset": dataset,
         "settings": settings,
@@ -250,7 +271,9 @@ def run(args, dataset, note, settings):
             dtype=settings["dtype"],
         )
         say("Training the linear softmax classifier for comparison:")
-        linear_solver, linear_seconds = train_model(linear, data, settings, verbose=False, print_every=args.print_every)
+        linear_solver, linear_seconds = train_model(
+            linear, data, settings, verbose=False, print_every=args.print_every, num_threads=args.threads
+        )
         results["linear"] = {"accuracy": accuracies(linear_solver, data), "seconds": linear_seconds}
 
     out = Path(args.output_dir)

@@ -146,7 +146,7 @@ def test_a_given_count_wins_over_the_environment_and_the_machine(fresh, monkeypa
     calls = fake_machine(monkeypatch, cpus=2, busy=2.0)
     monkeypatch.setenv("CS231N_NUM_THREADS", "1")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert choose_threads(3) == (3, "BLAS threads: 3 (num_threads=3)")
+    assert choose_threads(3) == (3, "BLAS threads: 3 (as asked)")
     assert calls == []
 
 
@@ -197,7 +197,7 @@ def test_blas_threads_sets_the_count_inside_and_restores_it_after(fresh):
             inside = blas_thread_counts()
         after = blas_thread_counts()
     assert (before, inside, after) == ([1] * len(before), [2] * len(before), [1] * len(before))
-    assert note == "BLAS threads: 2 (num_threads=2)"
+    assert note == "BLAS threads: 2 (as asked)"
 
 
 def test_blas_threads_restores_the_count_after_an_exception(fresh):

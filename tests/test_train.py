@@ -66,6 +66,11 @@ def test_job_without_arguments_falls_back_to_the_spiral_and_says_how_to_get_cifa
     assert json.loads((tmp_path / "output" / "results.json").read_text())["dataset"] == "spiral"
 
 
+def test_job_trains_on_the_threads_given_with_threads(tmp_path, capsys):
+    assert main(["--dataset", "spiral", "--epochs", "1", "--output-dir", str(tmp_path), "--threads", "1"]) == 0
+    assert "BLAS threads: 1 (as asked)" in capsys.readouterr().out.splitlines()
+
+
 def test_job_on_cifar10_without_the_data_exits_2_naming_the_command(tmp_path, capsys):
     status = main(["--dataset", "cifar10", "--cifar10-dir", str(tmp_path), "--output-dir", str(tmp_path / "o")])
     assert status == 2
@@ -80,6 +85,8 @@ def test_job_on_cifar10_without_the_data_exits_2_naming_the_command(tmp_path, ca
         ["--hidden-size", "-3"],
         ["--dataset", "mnist"],
         ["--lr-schedule", "cosine", "--lr-decay", "0.9"],
+        ["--threads", "0"],
+        ["--threads", "most"],
     ],
 )
 def test_job_rejects_bad_options(option, tmp_path, capsys):
