@@ -4,13 +4,13 @@ Every benchmark prints a Markdown table that can be pasted into the README as it
 the command that produced it and one line describing the machine.
 """
 
-import ctypes
 import os
 import platform
 import sys
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 from cs231n.data_utils import default_cifar10_dir
 
@@ -29,37 +29,22 @@ def find_cifar10_dir(given):
 
 
 def numpy_blas():
-    """The BLAS library numpy is linked against, read from the loaded library itself.
+    """The BLAS library numpy runs on, as threadpoolctl finds it loaded in this process.
 
     Returns
     -------
     dict
-        ``name`` (file name of the library), ``core`` (the kernel set OpenBLAS chose, e.g.
+        ``name`` (file name of the library), ``core`` (the kernel set it chose for this CPU, e.g.
         ``SkylakeX``, or None) and ``threads`` (its thread count, or None when unknown).
     """
     np.ones((2, 2)) @ np.ones((2, 2))  # the BLAS is loaded by now
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:  # not Linux: fall back to what the environment says
-        maps = ""
-    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.split()[-1].lower()})
-    info = {"name": "unknown", "core": None, "threads": None}
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        info["name"] = os.path.basename(path)
-        # scipy-openblas (numpy's wheels) prefixes and suffixes its symbols; a system OpenBLAS does not.
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "")):
-            get_threads = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-            get_core = getattr(lib, f"{prefix}get_corename{suffix}", None)
-            if get_threads is not None:
-                info["threads"] = int(get_threads())
-                if get_core is not None:
-                    get_core.restype = ctypes.c_char_p
-                    info["core"] = get_core().decode()
-                return info
-    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    info["threads"] = int(threads) if threads else None
-    return info
+    found = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    # Other libraries (PyTorch's, say) may bring their own BLAS: prefer the one numpy ships with.
+    found.sort(key=lambda lib: "numpy" not in lib["filepath"])
+    if not found:
+        return {"name": "unknown", "core": None, "threads": None}
+    lib = found[0]
+    return {"name": os.path.basename(lib["filepath"]), "core": lib.get("architecture"), "threads": lib["num_threads"]}
 
 
 def cpu_model():

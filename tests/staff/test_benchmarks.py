@@ -34,19 +34,13 @@ def percent(cell):
     return float(re.fullmatch(r"(\d+)%", cell).group(1))
 
 
-def test_train_step_without_torch_prints_one_row_per_configuration():
-    out = run("train_step.py", "--no-torch", "--rounds", "2", "--hidden", "8", "16", "--dtype", "float32")
-    assert out.startswith("Command: python benchmarks/train_step.py --no-torch")
-    rows = table_rows(out)
-    assert [(r[0], r[1]) for r in rows] == [("8", "float32"), ("16", "float32")]
-    for r in rows:
-        assert r[3] == "-" and r[4] == "-"  # no PyTorch columns
-        assert 0 < percent(r[6]) <= 1000
-
-
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is a benchmark requirement only")
-def test_train_step_with_torch_checks_both_networks_agree_first():
-    out = run("train_step.py", "--rounds", "2", "--hidden", "8", "--dtype", "float64")
+def test_train_step_checks_both_networks_agree_then_prints_one_row_per_configuration():
+    out = run("train_step.py", "--rounds", "2", "--hidden", "8", "16", "--dtype", "float64")
+    assert out.startswith("Command: python benchmarks/train_step.py --rounds 2")
     assert "give the same losses and parameters in both" in out
-    (row,) = table_rows(out)
-    assert float(row[4]) > 0
+    rows = table_rows(out)
+    assert [(r[0], r[1]) for r in rows] == [("8", "float64"), ("16", "float64")]
+    for r in rows:
+        assert all(cell.endswith(" ms") for cell in (r[2], r[3], r[5]))
+        assert float(r[4]) > 0 and percent(r[6]) > 0 and float(r[7]) > 0
