@@ -1,6 +1,7 @@
 """Tests for cs231n/data_utils.py and datasets/get_datasets.sh."""
 
 import hashlib
+import inspect
 import os
 import pickle
 import shutil
@@ -34,25 +35,31 @@ def write_batch(path, data, labels):
         pickle.dump(batch, f, protocol=2)
 
 
-@pytest.fixture
-def tiny_cifar(tmp_path):
-    """A CIFAR-format folder with 5 training batches of 6 images and a test batch of 4.
+def write_cifar_folder(root, per_batch, num_test, seed):
+    """Write a CIFAR-format folder: 5 training batches of ``per_batch`` random images and a test batch.
 
     Returns the folder and the raw training and test pixels (uint8, (n, 3072)) and labels.
     """
-    rng = np.random.default_rng(7)
-    root = tmp_path / "tiny-cifar"
+    rng = np.random.default_rng(seed)
     root.mkdir()
-    train = rng.integers(0, 256, size=(30, 3072), dtype=np.uint8)
-    train_labels = rng.integers(0, 10, size=30)
+    train = rng.integers(0, 256, size=(5 * per_batch, 3072), dtype=np.uint8)
+    train_labels = rng.integers(0, 10, size=5 * per_batch)
     for i in range(5):
-        write_batch(root / f"data_batch_{i + 1}", train[6 * i : 6 * i + 6], train_labels[6 * i : 6 * i + 6])
-    test = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
-    test_labels = rng.integers(0, 10, size=4)
+        part = slice(per_batch * i, per_batch * (i + 1))
+        write_batch(root / f"data_batch_{i + 1}", train[part], train_labels[part])
+    test = rng.integers(0, 256, size=(num_test, 3072), dtype=np.uint8)
+    test_labels = rng.integers(0, 10, size=num_test)
     write_batch(root / "test_batch", test, test_labels)
     with open(root / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [b"c%d" % i for i in range(10)], b"num_cases_per_batch": 6}, f, protocol=2)
+        meta = {b"label_names": [b"c%d" % i for i in range(10)], b"num_cases_per_batch": per_batch}
+        pickle.dump(meta, f, protocol=2)
     return root, train, train_labels, test, test_labels
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path):
+    """A CIFAR-format folder with 5 training batches of 6 images and a test batch of 4 (see write_cifar_folder)."""
+    return write_cifar_folder(tmp_path / "tiny-cifar", per_batch=6, num_test=4, seed=7)
 
 
 def pixel(raw_row, r, c, ch):
@@ -60,11 +67,14 @@ def pixel(raw_row, r, c, ch):
     return raw_row[ch * 1024 + r * 32 + c]
 
 
-def read_raw(path):
-    """Read a trusted batch with the plain unpickler, as a reference independent of the loader."""
+def read_raw(path, keep=slice(None)):
+    """Read a trusted batch with the plain unpickler, as a reference independent of the loader.
+
+    Returns the rows ``keep`` of its pixels (uint8, (n, 3072)) and labels.
+    """
     with open(path, "rb") as f:
         batch = pickle.load(f, encoding="latin1")
-    return batch["data"], np.array(batch["labels"])
+    return batch["data"][keep].copy(), np.array(batch["labels"])[keep]
 
 
 # ---------------------------------------------------------------- load_CIFAR_batch
@@ -201,14 +211,6 @@ def test_load_CIFAR_batch_refuses_a_pickle_that_runs_code_with_any_protocol(tmp_
     assert not marker.exists()
 
 
-def test_load_CIFAR_batch_reads_the_original_format(cifar10_dir):
-    # Values published in the data's SOURCE.md: first pixel (59, 62, 63), first labels 6 9 9 4 1 1 2 7 8 3.
-    X, y = load_CIFAR_batch(cifar10_dir / "data_batch_1")
-    assert X.shape == (10000, 32, 32, 3)
-    assert X[0, 0, 0].tolist() == [59, 62, 63]
-    assert y[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
-
-
 # ---------------------------------------------------------------- load_CIFAR10
 
 
@@ -296,45 +298,50 @@ def test_get_CIFAR10_data_says_which_command_fetches_missing_data(tmp_path, monk
 
 
 @pytest.mark.cifar
-def test_get_CIFAR10_data_default_split_on_the_real_data(cifar10_dir):
-    data = get_CIFAR10_data(cifar10_dir=cifar10_dir)
+def test_get_CIFAR10_data_reads_the_real_batches_into_cs231ns_split(cifar10_dir):
+    # CS231n's split: 49,000 training images, the 1,000 after them for validation, 1,000 test images.
+    defaults = inspect.signature(get_CIFAR10_data).parameters
+    assert [defaults[k].default for k in ("num_training", "num_validation", "num_test")] == [49000, 1000, 1000]
+    # The same validation and test images with only 500 training images, to keep memory small.
+    data = get_CIFAR10_data(num_training=500, cifar10_dir=cifar10_dir)
     assert {k: (v.shape, v.dtype) for k, v in data.items()} == {
-        "X_train": ((49000, 3, 32, 32), np.float64),
-        "y_train": ((49000,), np.int64),
+        "X_train": ((500, 3, 32, 32), np.float64),
+        "y_train": ((500,), np.int64),
         "X_val": ((1000, 3, 32, 32), np.float64),
         "y_val": ((1000,), np.int64),
         "X_test": ((1000, 3, 32, 32), np.float64),
         "y_test": ((1000,), np.int64),
     }
-    # Mean subtracted: every pixel of the training set averages to ~0.
-    assert np.abs(data["X_train"].mean(axis=0)).max() < 1e-9
-    batch1, labels1 = read_raw(cifar10_dir / "data_batch_1")
-    batch5, labels5 = read_raw(cifar10_dir / "data_batch_5")
-    test, test_labels = read_raw(cifar10_dir / "test_batch")
-    # The mean image is recovered from any training image: mean = raw - centred.
-    mean = batch1[0].astype(np.float64) - data["X_train"][0].ravel()
+    train, train_labels = read_raw(cifar10_dir / "data_batch_1", keep=slice(0, 500))
+    val, val_labels = read_raw(cifar10_dir / "data_batch_5", keep=slice(9000, 10000))  # images 49000..49999
+    test, test_labels = read_raw(cifar10_dir / "test_batch", keep=slice(0, 1000))
+    # Published in the data's SOURCE.md: the first image's first pixel is (59, 62, 63), the first
+    # labels are 6 9 9 4 1 1 2 7 8 3.
+    mean = train.mean(axis=0)
+    np.testing.assert_allclose(data["X_train"][0, :, 0, 0] + mean[[0, 1024, 2048]], [59, 62, 63], atol=1e-9)
+    assert data["y_train"][:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
     assert 100 < mean.mean() < 140  # CIFAR-10's mean pixel is about 121
-    # Validation = training images 49000..49999, i.e. images 9000..9999 of data_batch_5.
-    for i in [0, 1, 500, 999]:
-        np.testing.assert_allclose(data["X_val"][i].ravel() + mean, batch5[9000 + i], atol=1e-9)
-        np.testing.assert_allclose(data["X_test"][i].ravel() + mean, test[i], atol=1e-9)
-    np.testing.assert_allclose(data["X_train"][9999].ravel() + mean, batch1[9999], atol=1e-9)
-    assert data["y_val"].tolist() == labels5[9000:].tolist()
+    for X, raw in ((data["X_train"], train), (data["X_val"], val), (data["X_test"], test)):
+        assert np.abs(X.reshape(len(X), -1) + mean - raw).max() < 1e-9
+    assert data["y_train"].tolist() == train_labels.tolist()
+    assert data["y_val"].tolist() == val_labels.tolist()
     assert data["y_test"].tolist() == test_labels.tolist()
-    assert data["y_train"][:10000].tolist() == labels1.tolist()
 
 
-@pytest.mark.cifar
-def test_get_CIFAR10_data_float32_peak_memory_stays_near_the_result_size(cifar10_dir):
+def test_get_CIFAR10_data_float32_peak_memory_stays_near_the_result_size(tmp_path):
+    # Batches of 400 images: the result is 20 times a batch, as the real 49,000 images are 20 times
+    # a batch of 10,000 in float32 (the real data would need 600 MB).
+    root, train, *_ = write_cifar_folder(tmp_path / "cifar", per_batch=400, num_test=400, seed=3)
     tracemalloc.start()
     try:
-        data = get_CIFAR10_data(cifar10_dir=cifar10_dir, dtype=np.float32)
+        data = get_CIFAR10_data(num_training=1600, num_validation=400, num_test=400, cifar10_dir=root, dtype=np.float32)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     returned = sum(v.nbytes for v in data.values())
     assert data["X_train"].dtype == np.float32
-    assert abs(float(data["X_train"][:, 0].mean(dtype=np.float64))) < 1e-3
+    mean = train[:1600].mean(axis=0, dtype=np.float32)
+    assert np.abs(data["X_train"].reshape(1600, -1) + mean - train[:1600]).max() < 1e-3
     assert peak <= 1.5 * returned, f"peak {peak / 2**20:.0f} MiB for {returned / 2**20:.0f} MiB returned"
 
 
