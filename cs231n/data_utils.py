@@ -11,7 +11,6 @@ download, and a linear classifier cannot separate it while a two-layer net can.
 import codecs
 import os
 import pickle
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -249,7 +248,8 @@ def get_CIFAR10_data(
     Training images are the first ``num_training`` images of the training batches, validation
     images the last ``num_validation`` (images 49000..49999 with the defaults, as in CS231n, and
     never overlapping the training images), test images the first ``num_test`` of ``test_batch``.
-    The arrays are filled batch by batch, so peak memory stays close to the size of the result.
+    The arrays are filled batch by batch, so peak memory stays close to the size of the result, and
+    a batch that neither split needs is not read.
 
     Parameters
     ----------
@@ -290,37 +290,45 @@ def get_CIFAR10_data(
         raise ValueError(f"dtype must be a float dtype such as np.float32, got {dtype}")
     root = _check_dir(default_cifar10_dir() if cifar10_dir is None else cifar10_dir)
 
+    # Validation images are the last ones: read batches from the back until they are covered.
+    tail, tail_len, j, sizes = [], 0, len(TRAIN_BATCHES), {}
+    while tail_len < num_validation and j > 0:
+        j -= 1
+        data, labels = _read_batch(root / TRAIN_BATCHES[j])
+        sizes[j] = len(labels)
+        need = min(num_validation - tail_len, len(labels))
+        # Copies of the needed images only (uint8, small), so the batch can be freed.
+        tail.insert(0, (data[len(labels) - need :].copy(), labels[len(labels) - need :].copy()))
+        tail_len += need
+        del data, labels
+
+    # Training images are the first ones: read batches from the front until they are covered. A
+    # batch that neither split needs is never read (5,000 training images read two batches of five).
     X_train = np.empty((num_training, 3, 32, 32), dtype=dtype)
     y_train = np.empty(num_training, dtype=np.int64)
     pixel_sum = np.zeros(IMAGE_SIZE, dtype=np.int64)  # exact sum of uint8 pixels for the mean
-    tail = deque()  # the last images seen, enough to cover the validation set (uint8, small)
-    tail_len = 0
-    total = 0
-    for name in TRAIN_BATCHES:
-        data, labels = _read_batch(root / name)
-        k = min(max(num_training - total, 0), len(data))
-        if k:
-            X_train[total : total + k] = data[:k].reshape(-1, 3, 32, 32)
-            y_train[total : total + k] = labels[:k]
-            pixel_sum += data[:k].sum(axis=0, dtype=np.int64)
-        total += len(data)
-        if num_validation:
-            # Copies, so the full batch can be freed.
-            tail.append((data[-num_validation:].copy(), labels[-num_validation:].copy()))
-            tail_len += len(tail[-1][1])
-            while tail_len - len(tail[0][1]) >= num_validation:
-                tail_len -= len(tail.popleft()[1])
+    filled = seen = i = 0
+    while filled < num_training and i < len(TRAIN_BATCHES):
+        data, labels = _read_batch(root / TRAIN_BATCHES[i])
+        k = min(num_training - filled, len(data))
+        X_train[filled : filled + k] = data[:k].reshape(-1, 3, 32, 32)
+        y_train[filled : filled + k] = labels[:k]
+        pixel_sum += data[:k].sum(axis=0, dtype=np.int64)
+        filled, seen, i = filled + k, seen + len(data), i + 1
         del data, labels
-    if num_training + num_validation > total:
-        raise ValueError(
-            f"num_training + num_validation must be at most the {total} training images, "
-            f"got {num_training} + {num_validation}"
-        )
+    # When the two reads met, every batch was read and the splits may overlap; otherwise they cannot.
+    if i > j or filled < num_training:
+        total = seen + sum(n for k, n in sizes.items() if k >= i)
+        if num_training + num_validation > total:
+            raise ValueError(
+                f"num_training + num_validation must be at most the {total} training images, "
+                f"got {num_training} + {num_validation}"
+            )
     X_val = np.empty((num_validation, 3, 32, 32), dtype=dtype)
     y_val = np.empty(num_validation, dtype=np.int64)
     if num_validation:
-        X_val[:] = np.concatenate([d for d, _ in tail])[-num_validation:].reshape(-1, 3, 32, 32)
-        y_val[:] = np.concatenate([labels for _, labels in tail])[-num_validation:]
+        X_val[:] = np.concatenate([d for d, _ in tail]).reshape(-1, 3, 32, 32)
+        y_val[:] = np.concatenate([labels for _, labels in tail])
     del tail
 
     data, labels = _read_batch(root / TEST_BATCH)

@@ -265,6 +265,30 @@ def test_get_CIFAR10_data_returns_the_requested_dtype_and_raw_pixels_without_mea
     assert data["X_val"][1, 0, 1, 1] == pixel(train[29], 1, 1, 0)
 
 
+def test_get_CIFAR10_data_reads_only_the_batches_its_splits_need(tiny_cifar):
+    root, train, train_labels, *_ = tiny_cifar
+    # Batches of 6: batches 2 to 4 hold neither the first 5 images nor the last 6, so they must go unread.
+    for i in (2, 3, 4):
+        (root / f"data_batch_{i}").write_bytes(b"not a batch")
+    data = get_CIFAR10_data(num_training=5, num_validation=6, num_test=1, subtract_mean=False, cifar10_dir=root)
+    assert data["y_train"].tolist() == train_labels[:5].tolist()
+    assert data["y_val"].tolist() == train_labels[24:].tolist()
+    assert data["X_val"][0, 1, 2, 3] == pixel(train[24], 2, 3, 1)
+
+
+@pytest.mark.parametrize("num_training, num_validation", [(12, 18), (29, 1), (1, 29), (18, 7)])
+def test_get_CIFAR10_data_splits_that_meet_in_a_batch_are_the_first_and_last_images(
+    tiny_cifar, num_training, num_validation
+):
+    root, train, train_labels, *_ = tiny_cifar
+    data = get_CIFAR10_data(
+        num_training=num_training, num_validation=num_validation, num_test=1, subtract_mean=False, cifar10_dir=root
+    )
+    assert data["y_train"].tolist() == train_labels[:num_training].tolist()
+    assert data["y_val"].tolist() == train_labels[30 - num_validation :].tolist()
+    assert data["X_train"][-1, 2, 5, 6] == pixel(train[num_training - 1], 5, 6, 2)
+
+
 def test_get_CIFAR10_data_reads_CIFAR10_DIR_when_no_folder_is_given(tiny_cifar, monkeypatch):
     monkeypatch.setenv("CIFAR10_DIR", str(tiny_cifar[0]))
     data = get_CIFAR10_data(num_training=3, num_validation=1, num_test=1, subtract_mean=False)
