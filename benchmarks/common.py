@@ -6,6 +6,7 @@ the command that produced it and one line describing the machine.
 
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,3 +81,18 @@ def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def start_busy_processes(count):
+    """Start ``count`` Python processes that spin forever (a busy machine); returns their Popen objects."""
+    return [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL) for _ in range(count)
+    ]
+
+
+def stop(processes):
+    """Stop the processes started by start_busy_processes, each through its own handle."""
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.wait()

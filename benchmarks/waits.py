@@ -1,0 +1,226 @@
+"""Waits benchmark: how long people wait for the kit, today's revision against this checkout, side by side.
+
+Each wait is one command, run in a fresh process from the root of a kit tree, timed from start to
+exit (wall seconds, and the peak memory of the process and its children):
+
+- the feedback loop: one test file, and the public suite (``tests`` without ``tests/staff``), each
+  after one untimed run, as a student re-running them sees it (pytest's caches written);
+- each notebook in quick mode (``CS231N_QUICK=1``) and ``two_layer_net.ipynb`` in full mode, run
+  top to bottom with ``jupyter nbconvert --execute``;
+- the main job, ``python -m cs231n.train`` (CIFAR-10, 10 epochs);
+- one epoch of the notebook's default net (``benchmarks/epoch_time.py --epochs 1``, its own number);
+- one grading and the TA report of a full submission (the tree's own solution files, zipped);
+- loading CIFAR-10 (``get_CIFAR10_data()``).
+
+"today" is a revision given with ``--today`` (exported with ``git archive`` into a temporary folder);
+"now" is this checkout. The two run one after the other for every wait. Where the BLAS threads
+matter (training), each wait runs in two regimes: ``quiet`` (whatever else runs on the machine; the
+load average is in each row) and ``busy``, with one busy-loop process per usable core started by
+this script for the duration of that row.
+
+    python benchmarks/waits.py --today a1b6b89
+    python benchmarks/waits.py --today a1b6b89 --only suite main-job --regime busy
+"""
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from common import (
+    REPO_ROOT,
+    command_line,
+    find_cifar10_dir,
+    machine_line,
+    markdown_table,
+    start_busy_processes,
+    stop,
+)
+
+from cs231n import STUDENT_FILES
+from cs231n.threads import usable_cpus
+
+PY = "python"  # shown in the table; runs as sys.executable
+
+# name: (what, command, extra environment, threads matter, target). In commands, {tmp} is a scratch
+# folder of the run.
+WAITS = {
+    "test-file": (
+        "one test file",
+        [PY, "-m", "pytest", "tests/test_layers.py", "-q", "-p", "no:cacheprovider"],
+        {},
+        False,
+        "about 1 s",
+    ),
+    "suite": (
+        "public test suite",
+        [PY, "-m", "pytest", "tests", "--ignore=tests/staff", "-q", "-p", "no:cacheprovider"],
+        {},
+        False,
+        "under 5 s and 300 MB",
+    ),
+    **{
+        f"{name}-quick": (
+            f"{name}.ipynb, quick mode",
+            [PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output", "{tmp}/out.ipynb"]
+            + [f"notebooks/{name}.ipynb"],
+            {"CS231N_QUICK": "1"},
+            name != "backprop",
+            "under 30 s",
+        )
+        for name in ("backprop", "two_layer_net", "FullyConnectedNets")
+    },
+    "two_layer_net-full": (
+        "two_layer_net.ipynb, full mode",
+        [PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output", "{tmp}/out.ipynb"]
+        + ["notebooks/two_layer_net.ipynb"],
+        {},
+        True,
+        "under 90 s (quiet)",
+    ),
+    "main-job": (
+        "main job",
+        [PY, "-m", "cs231n.train", "--output-dir", "{tmp}/job", "--quiet"],
+        {},
+        True,
+        "",
+    ),
+    "epoch": (
+        "one epoch (49,000 images, float64)",
+        [PY, "benchmarks/epoch_time.py", "--epochs", "1", "--dtype", "float64"],
+        {},
+        True,
+        "",
+    ),
+    "grading": (
+        "one grading of a full submission",
+        [PY, "-m", "staff.autograder", "grade", "{tmp}/submission.zip", "--results", "{tmp}/results.json"],
+        {},
+        False,
+        "",
+    ),
+    "ta-report": (
+        "TA report (gradient checks) of a full submission",
+        [PY, "-m", "cs231n.gradient_report", "{tmp}/submission.zip"],
+        {},
+        False,
+        "",
+    ),
+    "data": (
+        "loading CIFAR-10 (get_CIFAR10_data())",
+        [PY, "-c", "from cs231n.data_utils import get_CIFAR10_data; get_CIFAR10_data()"],
+        {},
+        False,
+        "",
+    ),
+}
+
+
+def export_revision(rev, folder):
+    """Write the files of git revision ``rev`` into ``folder`` (git archive, no worktree)."""
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", rev], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+
+
+def zip_submission(tree, out_zip):
+    """Zip a tree's student-owned files under ``submission/``, as a student uploads them."""
+    with zipfile.ZipFile(out_zip, "w") as z:
+        for rel in STUDENT_FILES:
+            z.write(tree / rel, f"submission/{rel}")
+
+
+def run_timed(cmd, cwd, env, timeout):
+    """Run ``cmd``; returns (wall seconds, peak memory in MB of it and its children, exit code, output)."""
+    tic = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = tic + timeout
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                p.kill()
+                pid, status, usage = os.wait4(p.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - tic
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return seconds, usage.ru_maxrss / 1024, p.returncode, out.read()
+
+
+def epoch_seconds(output):
+    """The "seconds per epoch" cell of epoch_time.py's table."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    return float(re.match(r"[\d.]+", cells[header.index("seconds per epoch")]).group())
+
+
+def measure(name, tree, tmp, timeout):
+    """Run the wait ``name`` in ``tree``; returns a table cell such as ``12.3 s, 250 MB``."""
+    _, cmd, extra, _, _ = WAITS[name]
+    cmd = [sys.executable if part == PY else part.format(tmp=tmp) for part in cmd]
+    env = {**os.environ, **extra, "PYTHONPATH": str(tree), "CIFAR10_DIR": str(find_cifar10_dir(None))}
+    if name in ("test-file", "suite"):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # a student's machine keeps pytest's rewritten tests
+        run_timed(cmd, tree, env, timeout)  # the untimed first run
+    seconds, peak, code, output = run_timed(cmd, tree, env, timeout)
+    if code != 0:
+        last = output.strip().splitlines()[-1:] or ["(no output)"]
+        return f"failed ({code}): {last[0][:80]}"
+    if name == "epoch":
+        return f"{epoch_seconds(output):.1f} s"
+    return f"{seconds:.1f} s, {peak:.0f} MB"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--today", required=True, help="git revision to compare with (e.g. main before a change)")
+    p.add_argument("--only", nargs="+", choices=list(WAITS), default=list(WAITS), help="the waits to measure")
+    p.add_argument("--regime", nargs="+", choices=("quiet", "busy"), default=["quiet", "busy"])
+    p.add_argument("--timeout", type=float, default=900, help="seconds before a command is stopped")
+    args = p.parse_args(argv)
+
+    print(f"Command: {command_line(__file__, argv)}")
+    print(machine_line(f"; today = {args.today}"))
+    cores = len(usable_cpus())
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        trees = {"today": scratch / "today", "now": REPO_ROOT}
+        trees["today"].mkdir()
+        export_revision(args.today, trees["today"])
+        for label, tree in trees.items():
+            (scratch / f"tmp-{label}").mkdir()
+            zip_submission(tree, scratch / f"tmp-{label}" / "submission.zip")
+        for name in args.only:
+            what, cmd, extra, threads_matter, target = WAITS[name]
+            shown = shlex.join([*(f"{k}={v}" for k, v in extra.items()), *(c.replace("{tmp}/", "") for c in cmd)])
+            for regime in args.regime if threads_matter else ["quiet"]:
+                busy = start_busy_processes(cores) if regime == "busy" else []
+                try:
+                    if busy:
+                        time.sleep(1.0)
+                    load = os.getloadavg()[0]
+                    cells = {
+                        label: measure(name, tree, scratch / f"tmp-{label}", args.timeout)
+                        for label, tree in trees.items()
+                    }
+                finally:
+                    stop(busy)
+                rows.append([what, f"`{shown}`", f"{regime} (load {load:.1f})", cells["today"], cells["now"], target])
+                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)  # progress, as each row is done
+    print(markdown_table(["wait", "command", "regime", "today", "now", "target"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
