@@ -17,10 +17,11 @@ The training state is a dict with the keys
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from cs231n.file_utils import atomic_write
 
 CHECKPOINT_FORMAT = "cs231n-solver-checkpoint"
 
@@ -90,7 +91,8 @@ def save_checkpoint(path, state):
         "settings": state["settings"],
     }
     arrays["meta"] = np.array(json.dumps(meta))
-    _atomic_savez(path, arrays)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path):
@@ -108,9 +110,13 @@ def load_checkpoint(path):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
         If the file is not an .npz archive without pickled data, or not a checkpoint of this format.
     """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path} does not exist (or is not a file)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -144,23 +150,3 @@ def load_checkpoint(path):
         "rng_state": (rng["name"], arrays["rng_keys"], rng["pos"], rng["has_gauss"], rng["cached_gaussian"]),
         "settings": meta["settings"],
     }
-
-
-def _atomic_savez(path, arrays):
-    """Write ``arrays`` to ``path`` as an .npz file so that ``path`` is never left half-written.
-
-    The file is written to a temporary name in the same folder and moved over ``path`` with
-    ``os.replace`` only once it is complete; on any error the temporary file is removed.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

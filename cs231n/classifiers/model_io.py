@@ -6,9 +6,12 @@
 """
 
 import json
+import os
 import zipfile
 
 import numpy as np
+
+from ..file_utils import atomic_write
 
 MODEL_FORMAT = "cs231n-model"
 
@@ -55,11 +58,12 @@ class SavableModel:
         Parameters
         ----------
         path : str or os.PathLike
-            Destination file; written exactly at this path (no suffix is added).
+            Destination file; written exactly at this path (no suffix is added). It is replaced only
+            once the new file is complete, so an interrupted save leaves the previous file whole.
         """
         config = {"reg": self.reg, "weight_scale": self.weight_scale}
         meta = {"format": MODEL_FORMAT, "class": type(self).__name__, "config": config}
-        with open(path, "wb") as f:
+        with atomic_write(path) as f:
             np.savez(f, meta=np.array(json.dumps(meta)), **self.params)
 
     @classmethod
@@ -79,10 +83,14 @@ class SavableModel:
 
         Raises
         ------
+        FileNotFoundError
+            If there is no file at ``path``.
         ValueError
             If the file holds pickled data, is not an .npz written by ``save``, was saved by another
             class, or its parameters do not form this kind of network.
         """
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: no such {cls.__name__} file (or it is not a file)")
         what = f"{path} is not a {cls.__name__} file written by {cls.__name__}.save()"
         try:
             data = np.load(path, allow_pickle=False)
