@@ -24,17 +24,15 @@ next_w : ndarray, same shape and dtype as w
 config : dict
     The same dict, holding the updated state to pass to the next call.
 
-The ``Solver`` keeps one config per parameter, so every parameter has its own state.
+The ``Solver`` keeps one config per parameter, so every parameter has its own state. Every rule
+first checks its inputs (``check_update`` in ``cs231n/optim_config.py``): a config that is not a
+dict, an unknown key, a value out of range (a learning rate <= 0, momentum or a beta outside [0, 1),
+...) or a state array of another shape than ``w`` raises an error naming it.
 """
 
 import numpy as np
 
-
-def _check_pair(w, dw):
-    """Raise ValueError unless ``w`` and ``dw`` are arrays of the same shape."""
-    w_shape, dw_shape = np.shape(w), np.shape(dw)
-    if w_shape != dw_shape:
-        raise ValueError(f"dw must have the shape of w: w has shape {w_shape}, dw has shape {dw_shape}")
+from .optim_config import check_update, keep_dtype
 
 
 def sgd(w, dw, config=None):
@@ -59,11 +57,12 @@ def sgd(w, dw, config=None):
     Raises
     ------
     ValueError
-        If dw does not have w's shape, or w is an array that is read-only or not of floats.
+        If dw does not have w's shape, w is an array that is read-only or not of floats, or the config
+        holds an unknown key or a learning rate <= 0.
+    TypeError
+        If config is not a dict (``sgd(w, dw, 1e-3)``).
     """
-    _check_pair(w, dw)
-    if config is None:
-        config = {}
+    config = check_update("sgd", w, dw, config)
     config.setdefault("learning_rate", 1e-2)
 
     if not isinstance(w, np.ndarray):  # a number or a list has no memory to update: a new value, as with -=
@@ -99,9 +98,7 @@ def sgd_momentum(w, dw, config=None):
     config : dict
         The config, holding the new ``velocity``.
     """
-    _check_pair(w, dw)
-    if config is None:
-        config = {}
+    config = check_update("sgd_momentum", w, dw, config)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
     if config.get("velocity") is None:
@@ -124,7 +121,7 @@ def sgd_momentum(w, dw, config=None):
     ###########################################################################
     config["velocity"] = v
 
-    return next_w, config
+    return keep_dtype(w, next_w, config)
 
 
 def rmsprop(w, dw, config=None):
@@ -151,9 +148,7 @@ def rmsprop(w, dw, config=None):
     config : dict
         The config, holding the new ``cache``.
     """
-    _check_pair(w, dw)
-    if config is None:
-        config = {}
+    config = check_update("rmsprop", w, dw, config)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
     config.setdefault("epsilon", 1e-8)
@@ -176,7 +171,7 @@ def rmsprop(w, dw, config=None):
     #                             END OF YOUR CODE                            #
     ###########################################################################
 
-    return next_w, config
+    return keep_dtype(w, next_w, config)
 
 
 def adam(w, dw, config=None):
@@ -212,9 +207,7 @@ def adam(w, dw, config=None):
     config : dict
         The config, holding the new ``m``, ``v`` and ``t``.
     """
-    _check_pair(w, dw)
-    if config is None:
-        config = {}
+    config = check_update("adam", w, dw, config)
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
@@ -247,4 +240,4 @@ def adam(w, dw, config=None):
     #                             END OF YOUR CODE                            #
     ###########################################################################
 
-    return next_w, config
+    return keep_dtype(w, next_w, config)

@@ -78,7 +78,7 @@ def test_sgd_momentum_two_steps_match_hand_computed_values():
 
 
 def test_rmsprop_two_steps_match_hand_computed_values():
-    config = {"learning_rate": 0.1, "decay_rate": 0.5, "epsilon": 0.0}
+    config = {"learning_rate": 0.1, "decay_rate": 0.5, "epsilon": 1e-12}  # small enough to leave the digits
     w1, config = optim.rmsprop(W, np.array([[1.0, -2.0], [4.0, 0.5]]), config)
     # cache = 0.5 * dw1**2 = [[0.5, 2], [8, 0.125]], so dw1 / sqrt(cache) = sqrt(2) * sign(dw1).
     np.testing.assert_allclose(config["cache"], [[0.5, 2.0], [8.0, 0.125]])
