@@ -22,6 +22,7 @@ The learning-rate schedules (``lr_schedule``) live in ``cs231n/schedules.py``, t
 (``num_threads``) in ``cs231n/threads.py``; this module is the training loop.
 """
 
+import functools
 import math
 import os
 import time
@@ -31,7 +32,16 @@ import numpy as np
 from cs231n import optim
 from cs231n.checkpoints import CHECKPOINTED, load_checkpoint, save_checkpoint
 from cs231n.data_utils import check_count
+from cs231n.file_utils import check_writable_folder
 from cs231n.schedules import LR_SCHEDULES
+from cs231n.solver_checks import (
+    NonFiniteDataError,
+    as_split,
+    check_optim_config,
+    check_resume,
+    check_samples,
+    non_finite_rows,
+)
 from cs231n.threads import blas_threads, parse_num_threads
 
 
@@ -82,6 +92,14 @@ def _update_rule_function(update_rule):
     if not callable(update_rule):
         raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {update_rule!r}")
     return update_rule
+
+
+def _name(function):
+    """A name for ``function`` that is the same in every process (a checkpoint records it), or None."""
+    if isinstance(function, functools.partial):
+        args = [_name(function.func), *map(repr, function.args), *(f"{k}={v!r}" for k, v in function.keywords.items())]
+        return f"partial({', '.join(args)})"
+    return None if function is None else getattr(function, "__name__", type(function).__name__)
 
 
 def _schedule_function(lr_schedule):
@@ -156,23 +174,22 @@ class Solver:
 
     def __init__(self, model, data, **kwargs):
         self.model = model
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict with X_train, y_train, X_val and y_val, got {type(data).__name__}")
         for key in ("X_train", "y_train", "X_val", "y_val"):
             if key not in data:
                 raise ValueError(f"data must contain X_train, y_train, X_val and y_val; {key!r} is missing")
-        self.X_train, self.y_train = data["X_train"], data["y_train"]
-        self.X_val, self.y_val = data["X_val"], data["y_val"]
-        for X_name, y_name in (("X_train", "y_train"), ("X_val", "y_val")):
-            n_X, n_y = len(data[X_name]), len(data[y_name])
-            if n_X != n_y:
-                raise ValueError(f"{X_name} and {y_name} must have the same length, got {n_X} and {n_y}")
+        num_classes = getattr(model, "num_classes", None)
+        self.X_train, self.y_train = as_split(data["X_train"], data["y_train"], "X_train", "y_train", num_classes)
+        self.X_val, self.y_val = as_split(data["X_val"], data["y_val"], "X_val", "y_val", num_classes)
 
         self.update_rule = kwargs.pop("update_rule", "sgd")
         self.optim_config = kwargs.pop("optim_config", {})
         self.lr_decay = kwargs.pop("lr_decay", 1.0)
         self.batch_size = check_count(kwargs.pop("batch_size", 100), "batch_size", minimum=1)
         self.num_epochs = check_count(kwargs.pop("num_epochs", 10), "num_epochs")
-        self.num_train_samples = kwargs.pop("num_train_samples", 1000)
-        self.num_val_samples = kwargs.pop("num_val_samples", None)
+        self.num_train_samples = check_samples(kwargs.pop("num_train_samples", 1000), "num_train_samples")
+        self.num_val_samples = check_samples(kwargs.pop("num_val_samples", None), "num_val_samples")
         self.checkpoint_name = kwargs.pop("checkpoint_name", None)
         self.print_every = check_count(kwargs.pop("print_every", 10), "print_every", minimum=1)
         self.verbose = kwargs.pop("verbose", True)
@@ -189,15 +206,17 @@ class Solver:
                 raise ValueError(
                     f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
                 )
+            check_writable_folder(folder, "checkpoint_name")
 
         if self.num_threads is not None:
             parse_num_threads(self.num_threads, "num_threads")
         self.update_rule = _update_rule_function(self.update_rule)
+        check_optim_config(self.update_rule, self.optim_config)
         self._schedule = _schedule_function(self.lr_schedule)
         if self._schedule is not None and self.lr_decay != 1.0:
             raise ValueError(f"use either lr_decay or lr_schedule, not both (got lr_decay={self.lr_decay})")
-        if not self.lr_decay > 0:
-            raise ValueError(f"lr_decay must be > 0, got {self.lr_decay!r}")
+        if not 0 < self.lr_decay < math.inf:
+            raise ValueError(f"lr_decay must be > 0 and finite, got {self.lr_decay!r}")
 
         self._reset()
         if resume_from is not None:
@@ -235,7 +254,7 @@ class Solver:
         loss, grads = self.model.loss(X_batch, y_batch)
         loss = float(loss)
         if not math.isfinite(loss):
-            self._diverged(loss)  # raises before any update: the parameters are those of the last good step
+            self._diverged(loss, batch_mask)  # raises before any update: the parameters are those of the last good step
         self.loss_history.append(loss)
 
         # Perform a parameter update
@@ -246,16 +265,22 @@ class Solver:
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
 
-    def _diverged(self, loss):
-        """Raise LossDivergedError for a non-finite loss at update ``self.iteration + 1``."""
+    def _diverged(self, loss, batch_mask):
+        """Raise for a non-finite loss at update ``self.iteration + 1`` on the rows ``batch_mask`` of X_train.
+
+        NonFiniteDataError when those rows hold NaN or inf (bad data), else LossDivergedError.
+        """
         iteration = self.iteration + 1
         lr = self._learning_rate()
         msg = f"The loss became {loss} at iteration {iteration} (epoch {self.epoch + 1}/{self.num_epochs})"
-        if iteration == 1:
-            msg += (
-                ", before any update: look for NaN or inf in the training data and check the "
-                "initialization (weight_scale)."
+        bad_rows = sorted(set(batch_mask[non_finite_rows(self.X_train[batch_mask])].tolist()))
+        if bad_rows:
+            raise NonFiniteDataError(
+                f"{msg} because the minibatch holds NaN or inf: X_train rows {bad_rows[:10]}"
+                f"{' ...' if len(bad_rows) > 10 else ''}. Clean or drop those rows; the learning rate is not the cause."
             )
+        if iteration == 1:
+            msg += ", before any update, on finite data: check the initialization (weight_scale) and the model's loss."
         elif lr is None:
             msg += ". The updates diverged: lower the update rule's step size."
         else:
@@ -290,9 +315,9 @@ class Solver:
             Fraction of examples whose highest score is the correct class.
         """
         batch_size = check_count(batch_size, "batch_size", minimum=1)
+        X, y = as_split(X, y, "X", "y", getattr(self.model, "num_classes", None))
+        num_samples = check_samples(num_samples, "num_samples")
         N = X.shape[0]
-        if N == 0:
-            raise ValueError(f"X holds no examples (shape {X.shape}): there is no accuracy to measure")
         if num_samples is not None and N > num_samples:
             mask = np.random.choice(N, num_samples)
             N = num_samples
@@ -398,19 +423,23 @@ class Solver:
         state = {name: getattr(self, name) for name in CHECKPOINTED}
         state["params"] = self.model.params
         state["rng_state"] = np.random.get_state()
-        state["settings"] = {
-            "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "lr_decay": self.lr_decay,
-            "lr_schedule": getattr(self._schedule, "__name__", repr(self._schedule)),
-            "num_train": int(self.X_train.shape[0]),
-        }
+        state["settings"] = self._settings()
         filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
         if self.verbose:
             print(f'Saving checkpoint to "{filename}"', flush=True)
         save_checkpoint(filename, state)
         self.last_checkpoint = filename
+
+    def _settings(self):
+        """The settings a checkpoint records; a run resumed from it must have the same, but num_epochs."""
+        return {
+            "update_rule": _name(self.update_rule),
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "lr_decay": float(self.lr_decay),
+            "lr_schedule": _name(self._schedule),
+            "num_train": int(self.X_train.shape[0]),
+        }
 
     def resume(self, path):
         """Load a checkpoint written with ``checkpoint_name`` so that ``train()`` continues from it.
@@ -426,19 +455,23 @@ class Solver:
 
         Raises
         ------
+        FileNotFoundError
+            If there is no file at ``path``.
         ValueError
             If the file is not a checkpoint of this format, its parameters do not match the model's, or
-            it was written with another batch size or number of training examples (the epochs would
-            not line up). ``num_epochs`` may differ, to train a finished run further.
+            it was written with other settings: update rule, learning rate or another ``optim_config``
+            entry, schedule, decay, batch size or number of training examples (the message names
+            them). ``num_epochs`` may differ, to train a finished run further.
         """
         state = load_checkpoint(path)
-        mine = {"batch_size": self.batch_size, "num_train": int(self.X_train.shape[0])}
-        theirs = {k: state["settings"][k] for k in mine}
-        if theirs != mine:
-            raise ValueError(
-                f"checkpoint {path} was written with {theirs}, this Solver has {mine}: "
-                "resume with the same training data and batch_size"
-            )
+        recorded = {**state["settings"], "learning_rate": state["lr0"]}
+        mine = {**self._settings(), "learning_rate": self.lr0}
+        del mine["num_epochs"]
+        first = next(iter(state["optim_configs"].values()), {})
+        for key, value in self.optim_config.items():
+            if key != "learning_rate" and key in first:
+                recorded[key], mine[key] = first[key], value
+        check_resume(path, recorded, mine)
         expected = {k: np.shape(v) for k, v in self.model.params.items()}
         found = {k: v.shape for k, v in state["params"].items()}
         if found != expected:

@@ -12,7 +12,7 @@ import pytest
 from cs231n import optim
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.schedules import cosine_lr, inv_sqrt_lr, linear_lr, step_lr
-from cs231n.solver import LossDivergedError, Solver
+from cs231n.solver import LossDivergedError, NonFiniteDataError, Solver
 
 D, C = 8, 3
 
@@ -104,7 +104,9 @@ def test_missing_or_mismatched_data_raise_value_errors():
     with pytest.raises(ValueError, match="'y_val' is missing"):
         Solver(SoftmaxClassifier(), {k: v for k, v in data.items() if k != "y_val"})
     data["y_train"] = data["y_train"][:10]
-    with pytest.raises(ValueError, match="X_train and y_train must have the same length, got 60 and 10"):
+    with pytest.raises(
+        ValueError, match="X_train and y_train must have the same length, one label per example, got 60 and 10"
+    ):
         Solver(SoftmaxClassifier(), data)
 
 
@@ -188,7 +190,7 @@ def test_check_accuracy_matches_a_count_by_hand_for_any_batch_size(batch_size):
 
 def test_check_accuracy_of_no_examples_raises():
     X, y = np.zeros((0, 4)), np.zeros(0, dtype=int)
-    solver = Solver(ScoresAreInputs(), {"X_train": X, "y_train": y, "X_val": X, "y_val": y})
+    solver = Solver(ScoresAreInputs(), tiny_data())
     with pytest.raises(ValueError, match=r"X holds no examples \(shape \(0, 4\)\)"):
         solver.check_accuracy(X, y)
 
@@ -371,7 +373,7 @@ def test_nan_guard_names_the_decayed_rate_in_use_and_suggests_a_lower_base_rate(
 def test_a_loss_that_is_nan_before_any_update_points_at_the_data():
     data = tiny_data()
     data["X_train"] = np.full_like(data["X_train"], np.nan)
-    with pytest.raises(LossDivergedError, match="iteration 1 .*before any update.*training data"):
+    with pytest.raises(NonFiniteDataError, match="iteration 1 .*minibatch holds NaN or inf: X_train rows"):
         Solver(SoftmaxClassifier(), data, verbose=False).train()
 
 
@@ -514,8 +516,8 @@ def test_resume_rejects_pickles_and_checkpoints_of_another_model(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"batch_size": 20}, "'batch_size': 30, 'num_train': 60}, this Solver has {'batch_size': 20, 'num_train': 60}"),
-        ({"data": tiny_data(n_train=50)}, "this Solver has {'batch_size': 30, 'num_train': 50}"),
+        ({"batch_size": 20}, "written with batch_size=30, this Solver has batch_size=20: resume with the settings"),
+        ({"data": tiny_data(n_train=50)}, "written with num_train=60, this Solver has num_train=50"),
     ],
 )
 def test_resume_refuses_another_batch_size_or_training_set_size(tmp_path, change, message):
