@@ -50,6 +50,11 @@ def affine_relu_backward(dout, cache):
     db : ndarray, shape (M,)
         Gradient with respect to b.
     """
+    if not (isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[0], tuple)):
+        seen = f"a tuple of {len(cache)}" if isinstance(cache, tuple) else f"a {type(cache).__name__}"
+        raise ValueError(
+            f"affine_relu_backward needs the cache of affine_relu_forward, a tuple (fc_cache, relu_cache); got {seen}"
+        )
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
     return affine_backward(da, fc_cache)

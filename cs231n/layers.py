@@ -26,6 +26,40 @@ def _check_shape(name, a, shape, why):
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)} ({why})")
 
 
+def _describe(cache):
+    """A few words on what a cache is: "an array of shape (2, 3)", "a tuple (ndarray, float)", ..."""
+    if isinstance(cache, np.ndarray) and cache.size and cache.dtype.kind in "fiu":
+        return f"an array of shape {cache.shape} with values in [{cache.min():.3g}, {cache.max():.3g}]"
+    if isinstance(cache, np.ndarray):
+        return f"an array of shape {cache.shape}"
+    if isinstance(cache, tuple):
+        return f"a tuple ({', '.join(type(c).__name__ for c in cache)})"
+    return f"a {type(cache).__name__}"
+
+
+def _check_cache(layer, cache, expected, ok):
+    """Raise ValueError unless ``ok``: ``cache`` must be the cache of ``{layer}_forward``, described by ``expected``."""
+    if not ok:
+        raise ValueError(
+            f"{layer}_backward needs the cache of {layer}_forward, {expected}; got {_describe(cache)} "
+            "(the cache of another layer?)"
+        )
+
+
+def _arrays(cache, ndims):
+    """Whether ``cache`` is a tuple of arrays with the numbers of dimensions ``ndims`` (None: any)."""
+    return (
+        isinstance(cache, tuple)
+        and len(cache) == len(ndims)
+        and all(isinstance(c, np.ndarray) and n in (None, c.ndim) for c, n in zip(cache, ndims))
+    )
+
+
+def _in_range(cache, low, high):
+    """Whether ``cache`` is an array with no value outside [low, high] (the range of an activation)."""
+    return isinstance(cache, np.ndarray) and not np.any((cache < low) | (cache > high))
+
+
 def _scores_and_labels(x, y):
     """Check the inputs of a loss: scores x (N, C) float, labels y (N,) integers in [0, C)."""
     x = _float_array("x", x)
@@ -109,6 +143,7 @@ def affine_backward(dout, cache):
     db : ndarray, shape (M,)
         Gradient with respect to b.
     """
+    _check_cache("affine", cache, "a tuple (x, w, b) with w of shape (D, M) and b (M,)", _arrays(cache, (None, 2, 1)))
     x, w, b = cache
     dout = _float_array("dout", dout)
     _check_shape("dout", dout, (x.shape[0], w.shape[1]), f"the output of x {x.shape} and w {w.shape}")
@@ -177,6 +212,7 @@ def relu_backward(dout, cache):
     dx : ndarray, same shape as x
         Gradient with respect to x.
     """
+    _check_cache("relu", cache, "the input x (an array)", isinstance(cache, np.ndarray))
     x = cache
     dout = _float_array("dout", dout)
     _check_shape("dout", dout, x.shape, "the shape of x")
@@ -246,6 +282,8 @@ def leaky_relu_backward(dout, cache):
     dx : ndarray, same shape as x
         Gradient with respect to x.
     """
+    ok = isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[0], np.ndarray)
+    _check_cache("leaky_relu", cache, "a tuple (x, alpha)", ok and isinstance(cache[1], numbers.Real))
     x, alpha = cache
     dout = _float_array("dout", dout)
     _check_shape("dout", dout, x.shape, "the shape of x")
@@ -314,6 +352,7 @@ def sigmoid_backward(dout, cache):
     dx : ndarray, same shape as x
         Gradient with respect to x.
     """
+    _check_cache("sigmoid", cache, "its output (an array of values in [0, 1])", _in_range(cache, 0, 1))
     out = cache
     dout = _float_array("dout", dout)
     _check_shape("dout", dout, out.shape, "the shape of x")
@@ -379,6 +418,7 @@ def tanh_backward(dout, cache):
     dx : ndarray, same shape as x
         Gradient with respect to x.
     """
+    _check_cache("tanh", cache, "its output (an array of values in [-1, 1])", _in_range(cache, -1, 1))
     out = cache
     dout = _float_array("dout", dout)
     _check_shape("dout", dout, out.shape, "the shape of x")

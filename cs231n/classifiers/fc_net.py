@@ -39,12 +39,14 @@ def _check_scale(name, value):
 
 
 def _check_X(X, input_dim):
-    """Return ``X`` as an array of shape (N, d_1, ..., d_k) with d_1 * ... * d_k == input_dim."""
+    """Return ``X`` as an array of shape (N, d_1, ..., d_k) with N >= 1 and d_1 * ... * d_k == input_dim."""
     X = np.asarray(X)
     if X.ndim < 2 or math.prod(X.shape[1:]) != input_dim:
         raise ValueError(
             f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = {input_dim}, got shape {X.shape}"
         )
+    if X.shape[0] == 0:
+        raise ValueError(f"X holds no examples (shape {X.shape}): a batch needs at least one")
     return X
 
 
