@@ -288,6 +288,21 @@ def _scalar(v, name):
     return float(v)
 
 
+def _gradients(gate, ins, out, grads):
+    """Check what ``gate.backward`` returned: one real number per input wire. Returns them as floats."""
+    where = f"{type(gate).__name__} gate {gate.label!r} (inputs {ins}, output {out!r})"
+    if not isinstance(grads, (tuple, list)):
+        raise ValueError(f"the backward of the {where} must return a tuple of {len(ins)} gradient(s), got {grads!r}")
+    if len(grads) != len(ins):
+        raise ValueError(
+            f"the backward of the {where} returned {len(grads)} gradient(s), expected {len(ins)}: one per input"
+        )
+    return [
+        _scalar(dx, f"the gradient for input {w!r} returned by the backward of the {where}")
+        for w, dx in zip(ins, grads)
+    ]
+
+
 class Graph:
     """Gates connected by named scalar wires; the loss is the one wire that feeds no gate.
 
@@ -416,7 +431,7 @@ class Graph:
         self.grads = {name: 0.0 for name in self.values}
         self.grads[self.output()] = _scalar(dout, "dout")
         for gate, ins, out in reversed(self.topological_order()):
-            for w, dw in zip(ins, gate.backward(self.grads[out])):
+            for w, dw in zip(ins, _gradients(gate, ins, out, gate.backward(self.grads[out]))):
                 # The copy gate: a wire that feeds several gates sums the gradients they send back.
                 self.grads[w] += dw
         return self.grads

@@ -65,10 +65,17 @@ def plot_training_curves(solver, title=None):
     -------
     fig : matplotlib.figure.Figure
         Two panels: loss (left), accuracies (right).
+
+    Raises
+    ------
+    ValueError
+        When ``loss_history`` is empty (the solver has not trained yet).
     """
     loss = np.asarray(solver.loss_history, dtype=np.float64)
     train_acc = np.asarray(solver.train_acc_history, dtype=np.float64)
     val_acc = np.asarray(solver.val_acc_history, dtype=np.float64)
+    if loss.size == 0:
+        raise ValueError("solver.loss_history is empty: there is nothing to plot before solver.train() has run")
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(np.arange(len(loss)), loss, ".", markersize=2, alpha=0.5, label="minibatch")
@@ -112,6 +119,8 @@ def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None):
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must have shape (N, 2), got {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X holds no points (shape {X.shape}): there is nothing to draw")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -157,8 +166,10 @@ def plot_first_layer_weights(W1, image_shape=(3, 32, 32), padding=3, title=None)
     """
     W1 = np.asarray(W1)
     C, Hh, Ww = image_shape
-    if W1.ndim != 2 or W1.shape[0] != C * Hh * Ww:
-        raise ValueError(f"W1 must have shape ({C * Hh * Ww}, H) for images {tuple(image_shape)}, got {W1.shape}")
+    if W1.ndim != 2 or W1.shape[0] != C * Hh * Ww or W1.shape[1] == 0:
+        raise ValueError(
+            f"W1 must have shape ({C * Hh * Ww}, H), H >= 1, for images {tuple(image_shape)}, got {W1.shape}"
+        )
     images = W1.T.reshape(-1, C, Hh, Ww).transpose(0, 2, 3, 1)
     grid = visualize_grid(images, padding=padding).astype(np.uint8)
     fig = Figure(figsize=(7, 7), layout="constrained")
