@@ -338,3 +338,18 @@ def test_loss_rejects_inputs_of_the_wrong_size(kind):
     model = make_model(kind, [6, 4, 3], reg=0.0)
     with pytest.raises(ValueError, match=r"X must have shape .*input_dim = 6, got shape \(2, 5\)"):
         model.loss(np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("cls", [TwoLayerNet, FullyConnectedNet])
+def test_loading_a_model_file_that_does_not_exist_names_it(tmp_path, cls):
+    with pytest.raises(FileNotFoundError, match=f"nowhere.npz: no such {cls.__name__} file"):
+        cls.load(tmp_path / "nowhere.npz")
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: TwoLayerNet(input_dim=6, hidden_dim=4, num_classes=3), lambda: FullyConnectedNet([4], 6, 3)]
+)
+@pytest.mark.parametrize("y", [None, np.zeros(0, dtype=int)])
+def test_an_empty_batch_into_a_nets_loss_is_refused_naming_X(make, y):
+    with pytest.raises(ValueError, match=r"X holds no examples \(shape \(0, 6\)\)"):
+        make().loss(np.zeros((0, 6)), y)

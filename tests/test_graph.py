@@ -351,3 +351,34 @@ def test_drawing_into_given_axes_returns_its_figure():
 def test_drawing_an_empty_graph_raises():
     with pytest.raises(ValueError, match="no gates"):
         draw_graph(Graph())
+
+
+class Returning(Multiply):
+    """A multiply gate whose backward returns whatever it is told to (as a student's might)."""
+
+    def __init__(self, grads):
+        self.grads = grads
+
+    def backward(self, dout):
+        return self.grads
+
+
+@pytest.mark.parametrize(
+    "grads, message",
+    [
+        ((1.0,), r"returned 1 gradient\(s\), expected 2"),
+        ((1.0, 2.0, 3.0), r"returned 3 gradient\(s\), expected 2"),
+        ((), r"returned 0 gradient\(s\), expected 2"),
+        (4.0, r"must return a tuple of 2 gradient\(s\), got 4.0"),
+        ((None, 1.0), r"gradient for input 'q' .* must be a real number, got None"),
+    ],
+    ids=["too-few", "too-many", "none", "a-float", "None"],
+)
+def test_a_gate_whose_backward_returns_the_wrong_gradients_is_named(grads, message):
+    g = Graph()
+    g.gate(Add(), ["x", "y"], "q")
+    g.gate(Returning(grads), ["q", "z"], "f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    with pytest.raises(ValueError, match=message) as err:
+        g.backward()
+    assert "Returning gate '*' (inputs ['q', 'z'], output 'f')" in str(err.value)

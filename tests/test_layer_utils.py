@@ -45,3 +45,9 @@ def test_affine_relu_backward_blocks_gradient_of_inactive_units():
     np.testing.assert_allclose(db, [2.0, 0.0])
     np.testing.assert_allclose(dw, [[2.0, 0.0], [4.0, 0.0]])
     np.testing.assert_allclose(dx, [[2.0, 2.0]])
+
+
+@pytest.mark.parametrize("cache", [np.ones((4, 3)), (np.ones((4, 5)), np.ones((5, 3)), np.zeros(3)), None])
+def test_affine_relu_backward_given_another_cache_says_which_it_needs(cache):
+    with pytest.raises(ValueError, match=r"affine_relu_backward needs the cache of affine_relu_forward"):
+        affine_relu_backward(np.ones((4, 3)), cache)

@@ -336,3 +336,37 @@ BAD_INPUTS = [
 def test_bad_input_raises_value_error_naming_argument_and_shapes(name, args, message):
     with pytest.raises(ValueError, match=message):
         getattr(layers, name)(*args)
+
+
+def caches(rng):
+    """One cache of every layer, made by its forward on small inputs."""
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), np.zeros(3)
+    out = {name: getattr(layers, f"{name}_forward")(x)[1] for name in ("relu", "leaky_relu", "sigmoid", "tanh")}
+    out["affine"] = layers.affine_forward(x, w, b)[1]
+    out["affine_relu"] = (out["affine"], layers.relu_forward(x @ w)[1])
+    out["raw scores"] = 5 * x  # a value that is no layer's cache (tanh and sigmoid: outside their range)
+    return out
+
+
+BACKWARD_CACHES = [
+    ("affine", "relu"),
+    ("affine", "sigmoid"),
+    ("affine", "leaky_relu"),
+    ("affine", "affine_relu"),
+    ("relu", "affine"),
+    ("relu", "leaky_relu"),
+    ("leaky_relu", "relu"),
+    ("leaky_relu", "affine"),
+    ("sigmoid", "affine"),
+    ("sigmoid", "raw scores"),
+    ("tanh", "leaky_relu"),
+    ("tanh", "raw scores"),
+]
+
+
+@pytest.mark.parametrize("layer, given", BACKWARD_CACHES)
+def test_a_backward_given_another_layers_cache_says_which_cache_it_needs(rng, layer, given):
+    cache = caches(rng)[given]
+    dout = np.ones((4, 3)) if layer == "affine" else np.ones((4, 5))
+    with pytest.raises(ValueError, match=rf"^{layer}_backward needs the cache of {layer}_forward, .*; got "):
+        getattr(layers, f"{layer}_backward")(dout, cache)

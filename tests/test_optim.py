@@ -177,3 +177,100 @@ def test_update_rules_keep_inputs_unchanged_and_dtype(rule, dtype):
 def test_update_rules_reject_a_gradient_of_another_shape(rule):
     with pytest.raises(ValueError, match=r"dw must have the shape of w.*\(2, 2\).*\(4,\)"):
         rule(W, np.ones(4), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Configs checked where they enter
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("config", [1e-3, [0.1], "adam"])
+def test_a_config_that_is_not_a_dict_is_refused(rule, config):
+    with pytest.raises(TypeError, match=rf"{rule.__name__}: config must be a dict"):
+        rule(W.copy(), np.ones_like(W), config)
+
+
+def test_sgd_with_a_bare_learning_rate_says_how_to_write_it():
+    with pytest.raises(TypeError, match=r"such as \{'learning_rate': 0.001\}"):
+        optim.sgd(W.copy(), np.ones_like(W), 1e-3)
+
+
+@pytest.mark.parametrize(
+    "rule, key, suggestion",
+    [
+        (optim.sgd, "learning_rte", "learning_rate"),
+        (optim.sgd, "lr", None),
+        (optim.sgd_momentum, "momentun", "momentum"),
+        (optim.rmsprop, "decay", "decay_rate"),
+        (optim.adam, "beta_1", "beta1"),
+        (optim.adam, "momentum", None),
+    ],
+)
+def test_an_unknown_config_key_is_refused_with_the_closest_known_one(rule, key, suggestion):
+    config = {key: 0.5}
+    with pytest.raises(ValueError, match=rf"{rule.__name__}: unknown config key '{key}'") as err:
+        rule(W.copy(), np.ones_like(W), config)
+    if suggestion:
+        assert f"did you mean '{suggestion}'?" in str(err.value)
+    else:
+        assert "did you mean" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "rule, key, value, expected",
+    [
+        (optim.sgd, "learning_rate", -1e-3, ">= 0"),
+        (optim.adam, "learning_rate", float("nan"), ">= 0"),
+        (optim.rmsprop, "learning_rate", float("inf"), ">= 0"),
+        (optim.sgd_momentum, "momentum", 1.0, r"in \[0, 1\)"),
+        (optim.sgd_momentum, "momentum", -0.1, r"in \[0, 1\)"),
+        (optim.rmsprop, "decay_rate", 1.0, r"in \[0, 1\)"),
+        (optim.adam, "beta1", 1.0, r"in \[0, 1\)"),
+        (optim.adam, "beta2", 1.5, r"in \[0, 1\)"),
+        (optim.adam, "epsilon", 0.0, "> 0"),
+        (optim.rmsprop, "epsilon", -1e-8, "> 0"),
+        (optim.adam, "t", -1, "integer >= 0"),
+        (optim.adam, "t", 1.5, "integer >= 0"),
+    ],
+)
+def test_a_config_value_out_of_range_is_refused_naming_it(rule, key, value, expected):
+    config = {key: value}
+    with pytest.raises(ValueError, match=rf"{rule.__name__}: config\['{key}'\].*{expected}"):
+        rule(W.copy(), np.ones_like(W), config)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_a_learning_rate_that_is_not_a_number_is_a_type_error(rule):
+    with pytest.raises(TypeError, match=r"config\['learning_rate'\] must be a number, got str"):
+        rule(W.copy(), np.ones_like(W), {"learning_rate": "0.1"})
+
+
+@pytest.mark.parametrize("rule, key", [(optim.sgd_momentum, "velocity"), (optim.rmsprop, "cache"), (optim.adam, "m")])
+def test_the_state_of_another_parameter_is_refused(rule, key):
+    _, config = rule(np.zeros(3), np.ones(3), {})  # the state of a bias of shape (3,)
+    with pytest.raises(ValueError, match=rf"config\['{key}'\] has shape \(3,\), expected \(2, 2\)"):
+        rule(W.copy(), np.ones_like(W), config)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_a_learning_rate_of_zero_leaves_w_as_it_was(rule):
+    # The last update of a linear or cosine schedule has learning rate 0: a step that moves nothing.
+    next_w, _ = rule(W.copy(), np.array([[1.0, -2.0], [3.0, 0.5]]), {"learning_rate": 0.0})
+    np.testing.assert_array_equal(next_w, W)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_update_rules_keep_float32_with_a_numpy_float64_rate_or_gradient(rule):
+    w = W.astype(np.float32)
+    for dw, lr in [(np.ones((2, 2), np.float64), 1e-2), (np.ones((2, 2), np.float32), np.float64(1e-2))]:
+        config = {"learning_rate": lr}
+        for _ in range(2):  # the second step reads the state of the first
+            w, config = rule(w, dw, config)
+            assert w.dtype == np.float32
+        # The same steps in float64 give the same numbers (to float32 precision).
+        w64, config64 = W.copy(), {"learning_rate": float(lr)}
+        for _ in range(2):
+            w64, config64 = rule(w64, dw.astype(np.float64), config64)
+        np.testing.assert_allclose(w, w64, rtol=1e-6)
+        w = W.astype(np.float32)

@@ -141,3 +141,23 @@ def test_plots_leave_no_pyplot_figures_open(rng):
     plot_decision_boundary(SignModel(), rng.standard_normal((5, 2)), np.array([0, 1, 0, 1, 1]), resolution=10)
     plot_first_layer_weights(rng.standard_normal((3072, 2)))
     assert plt.get_fignums() == before
+
+
+def test_training_curves_of_a_solver_that_has_not_trained_say_so():
+    class Untrained:
+        loss_history, train_acc_history, val_acc_history = [], [], []
+
+    with pytest.raises(ValueError, match="loss_history is empty.*before solver.train"):
+        plot_training_curves(Untrained())
+
+
+@pytest.mark.parametrize(
+    "plot, message",
+    [
+        (lambda: plot_decision_boundary(None, np.zeros((0, 2)), np.zeros(0, int)), r"X holds no points"),
+        (lambda: plot_first_layer_weights(np.zeros((3072, 0))), r"W1 must have shape \(3072, H\), H >= 1"),
+    ],
+)
+def test_empty_plots_are_refused_naming_the_argument(plot, message):
+    with pytest.raises(ValueError, match=message):
+        plot()
