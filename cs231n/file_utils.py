@@ -122,16 +122,16 @@ def _sync_folder(folder):
             os.close(fd)
 
 
-def check_writable_folder(folder, name="folder"):
-    """Raise an error naming ``name`` unless files can be written in ``folder`` (or in the folder that
-    would hold it, when ``folder`` does not exist yet; nothing is created).
+def check_writable_folder(folder, what):
+    """Raise an error unless files can be written in ``folder`` (or in the folder that would hold it, when
+    ``folder`` does not exist yet; nothing is created).
 
     Parameters
     ----------
     folder : str or os.PathLike
         The folder to write into.
-    name : str
-        How to call it in the message (an argument name such as ``"--output-dir"``).
+    what : str
+        The setting it comes from, to start the message: ``"--output-dir out"``, ``"checkpoint_name 'out/run'"``.
 
     Raises
     ------
@@ -145,10 +145,9 @@ def check_writable_folder(folder, name="folder"):
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        what = "is a file" if existing == folder else f"is inside {existing}, which is a file"
-        raise NotADirectoryError(f"{name} {folder} {what}, not a folder")
+        raise NotADirectoryError(f"{what}: {existing} is a file, not a folder")
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as e:
-        raise type(e)(f"{name} {folder}: cannot write in {existing} ({e.strerror or e})") from None
+        raise type(e)(f"{what}: cannot write in {existing} ({e.strerror or e})") from None

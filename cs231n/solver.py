@@ -206,7 +206,7 @@ class Solver:
                 raise ValueError(
                     f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
                 )
-            check_writable_folder(folder, "checkpoint_name")
+            check_writable_folder(folder, f"checkpoint_name {self.checkpoint_name!r}")
 
         if self.num_threads is not None:
             parse_num_threads(self.num_threads, "num_threads")

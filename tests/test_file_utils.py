@@ -87,14 +87,20 @@ SAVER = textwrap.dedent(
 def test_killing_a_model_save_at_any_moment_leaves_a_whole_model_and_the_next_save_cleans_up(tmp_path, delay):
     target = tmp_path / "net.npz"
     child = subprocess.Popen(
-        [sys.executable, "-c", SAVER, str(target)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SAVER, str(target)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        first = int(child.stdout.readline())  # one whole model exists from here on
+        line = child.stdout.readline()  # one whole model exists from here on
         time.sleep(delay)
     finally:
         child.kill()
         child.wait()
+    assert line, f"the child saved no model: {child.stderr.read()}"
+    first = int(line)
     done = [first] + [int(line) for line in child.stdout.read().split()]
     net = TwoLayerNet.load(target)  # whole: loads, and every array holds one complete version
     version = net.params["W1"][0, 0]
