@@ -5,7 +5,8 @@ with sgd (learning rate 1e-3, batch 200) for ``--epochs`` epochs on the first ``
 CIFAR-10 images (float64, as in ``notebooks/two_layer_net.ipynb``), accuracy checks included.
 It runs under each thread choice:
 
-- ``auto``: the kit's choice (``Solver(num_threads=None)``), measured afresh before every run;
+- ``auto``: the kit's choice (``Solver(num_threads=None)``), as it is made in a notebook that trains
+  again and again (measured since the previous choice);
 - ``default``: the thread count numpy's BLAS started with, which is what training used before the kit
   chose (it equals ``Solver(num_threads=k)`` with that count k, so nothing else differs);
 - ``1``, ``2``, ...: every fixed count up to the usable cores.
@@ -53,7 +54,6 @@ def train_once(data, epochs, num_threads):
         print_every=10**9,
         num_threads=num_threads,
     )
-    threads._last_measurement = None  # every automatic choice measures the machine again
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         tic = time.perf_counter()

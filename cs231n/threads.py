@@ -13,13 +13,16 @@ training starts, and restores the previous count afterwards. The choice, first m
 3. ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``, when one is set: BLAS already
    follows it, and the kit leaves it alone;
 4. ``"auto"``: the free cores, that is the cores this process may use minus the cores other programs
-   kept busy over the last 0.1 s, rounded, at least 1.
+   kept busy lately, rounded, at least 1.
 
-The busy cores come from the CPU counters in ``/proc/stat`` (Linux), read twice 0.1 s apart, minus
-the CPU time this process itself used meanwhile (its own idle BLAS threads may still be spinning).
-Without ``/proc/stat`` the one-minute load average stands in (it lags, and it counts this process's
-own recent training too); without either, BLAS keeps its default. A measurement is reused for
-``REUSE_SECONDS``, so many short trainings in a row (tests, a small search) pay for it once.
+The busy cores come from the CPU counters in ``/proc/stat`` (Linux): the busy time of each usable CPU
+between two readings, less the CPU time this process itself used meanwhile (its own training, its
+idle BLAS threads that may still be spinning). The readings compared are the one taken now and the
+previous one (from the last choice, or from when this module was imported), so a choice usually
+costs no waiting: when they are less than ``MIN_SPAN`` (0.1 s) apart, the last result is used again;
+when the previous reading is older than ``MAX_SPAN`` (30 s), a fresh one is taken and compared with
+one 0.1 s later. Without ``/proc/stat`` the one-minute load average stands in (it lags, and it counts
+this process's own recent training too); without either, BLAS keeps its default.
 
 Example::
 
@@ -38,10 +41,10 @@ from threadpoolctl import threadpool_limits
 
 ENV_VAR = "CS231N_NUM_THREADS"
 BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-INTERVAL = 0.1  # seconds between the two readings of /proc/stat
-REUSE_SECONDS = 2.0  # a measurement younger than this is used again
+MIN_SPAN = 0.1  # seconds: the shortest time between two readings compared
+MAX_SPAN = 30.0  # seconds: an earlier reading older than this no longer tells how busy the machine is
 
-_last_measurement = None  # (time.monotonic() when taken, busy cores)
+_last = None  # (the last reading, the busy cores measured up to it or None); set at import, below
 
 
 def usable_cpus():
@@ -116,21 +119,43 @@ def busy_cores(before, after, own_cpu_seconds, seconds):
     return max(0.0, busy - own)
 
 
-def measure_busy_cores(cpus, interval=INTERVAL):
-    """Cores of ``cpus`` that other programs keep busy now, or None when the machine does not say.
+def take_reading(cpus):
+    """This moment as ``measure_busy_cores`` compares it: (wall clock, this process's CPU time, CPU ticks).
 
-    Reads ``/proc/stat`` twice, ``interval`` seconds apart; without it, the one-minute load average.
+    Returns
+    -------
+    tuple
+        ``(time.monotonic(), time.process_time(), read_cpu_ticks(cpus))``.
     """
-    before, cpu0, t0 = read_cpu_ticks(cpus), time.process_time(), time.monotonic()
-    if before is not None:
-        time.sleep(interval)
-        after, cpu1, t1 = read_cpu_ticks(cpus), time.process_time(), time.monotonic()
-        if after:
-            return busy_cores(before, after, cpu1 - cpu0, t1 - t0)
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):  # Windows, or no /proc
-        return None
+    return time.monotonic(), time.process_time(), read_cpu_ticks(cpus)
+
+
+def measure_busy_cores(cpus):
+    """Cores of ``cpus`` that other programs kept busy lately, or None when the machine does not say.
+
+    Compares a reading taken now with the previous one (see the module docstring); without
+    ``/proc/stat``, returns the one-minute load average.
+    """
+    global _last
+    now = take_reading(cpus)
+    if now[2] is None:
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows, or no /proc
+            return None
+    last, last_busy = _last if _last is not None else (None, None)
+    if last is None or last[2] is None or now[0] - last[0] > MAX_SPAN:
+        last, last_busy = now, None
+        time.sleep(MIN_SPAN)
+        now = take_reading(cpus)
+    elif now[0] - last[0] < MIN_SPAN:
+        if last_busy is not None:
+            return last_busy
+        time.sleep(MIN_SPAN - (now[0] - last[0]))
+        now = take_reading(cpus)
+    busy = busy_cores(last[2], now[2], own_cpu_seconds=now[1] - last[1], seconds=now[0] - last[0])
+    _last = (now, busy)
+    return busy
 
 
 def free_cores(cores, busy):
@@ -149,17 +174,6 @@ def free_cores(cores, busy):
         ``cores - busy`` rounded to the nearest whole number, between 1 and ``cores``.
     """
     return max(1, min(cores, math.floor(cores - busy + 0.5)))
-
-
-def _recent_busy_cores(cpus):
-    """``measure_busy_cores(cpus)``, or the last measurement when it is younger than REUSE_SECONDS."""
-    global _last_measurement
-    now = time.monotonic()
-    if _last_measurement is not None and now - _last_measurement[0] < REUSE_SECONDS:
-        return _last_measurement[1]
-    busy = measure_busy_cores(cpus)
-    _last_measurement = (time.monotonic(), busy)
-    return busy
 
 
 def parse_num_threads(value, source):
@@ -212,7 +226,7 @@ def choose_threads(num_threads=None, environ=None):
         return choice, f"BLAS threads: {choice} ({why})"
 
     cpus = usable_cpus()
-    busy = _recent_busy_cores(cpus)
+    busy = measure_busy_cores(cpus)
     if busy is None:
         return None, "BLAS threads: left at the default (this machine does not report its load)"
     threads = free_cores(len(cpus), busy)
@@ -241,3 +255,6 @@ def blas_threads(num_threads=None):
         return
     with threadpool_limits(limits=threads, user_api="blas"):
         yield note
+
+
+_last = (take_reading(usable_cpus()), None)  # the first reading, for the first choice to compare with

@@ -30,7 +30,7 @@ ctxt 1999
 @pytest.fixture
 def fresh(monkeypatch):
     """No measurement left from an earlier test, and none of the thread variables set."""
-    monkeypatch.setattr(threads, "_last_measurement", None)
+    monkeypatch.setattr(threads, "_last", None)
     for name in (threads.ENV_VAR, *threads.BLAS_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
 
@@ -39,7 +39,7 @@ def fake_machine(monkeypatch, cpus, busy):
     """Make the automatic choice see ``cpus`` usable CPUs of which other programs keep ``busy`` busy."""
     calls = []
 
-    def measure(cpu_list, interval=threads.INTERVAL):
+    def measure(cpu_list):
         calls.append(list(cpu_list))
         return busy
 
@@ -84,6 +84,55 @@ def test_busy_cores_leaves_out_this_processs_own_cpu_time():
     assert busy_cores(before, after, own_cpu_seconds=0.25, seconds=0.1) == 0.0
 
 
+def scripted_readings(monkeypatch, readings):
+    """Make take_reading return ``readings`` one by one and time.sleep only record; returns the sleeps."""
+    sleeps = []
+    monkeypatch.setattr(threads, "take_reading", lambda cpus: readings.pop(0))
+    monkeypatch.setattr(threads.time, "sleep", sleeps.append)
+    return sleeps
+
+
+# Readings (wall clock, this process's CPU seconds, CPU ticks) of a 2-CPU machine whose CPUs run at
+# 100 ticks per second: at t=10 s, then 2 s later with both CPUs busy all along, 1.5 s of it this
+# process's own (so other programs kept 0.5 cores busy).
+AT_10 = (10.0, 4.0, {0: (0, 1000), 1: (0, 1000)})
+AT_12 = (12.0, 5.5, {0: (200, 1200), 1: (200, 1200)})
+
+
+def test_the_busy_cores_are_measured_since_the_previous_reading_without_waiting(fresh, monkeypatch):
+    monkeypatch.setattr(threads, "_last", (AT_10, None))
+    sleeps = scripted_readings(monkeypatch, [AT_12])
+    assert threads.measure_busy_cores([0, 1]) == pytest.approx(2.0 - 1.5 / 2)
+    assert sleeps == []
+    assert threads._last == (AT_12, pytest.approx(1.25))
+
+
+def test_a_reading_less_than_min_span_after_the_last_gives_the_last_result_again(fresh, monkeypatch):
+    monkeypatch.setattr(threads, "_last", (AT_12, 1.25))
+    soon = (12.05, 5.6, {0: (205, 1205), 1: (205, 1205)})
+    sleeps = scripted_readings(monkeypatch, [soon])
+    assert threads.measure_busy_cores([0, 1]) == 1.25
+    assert sleeps == [] and threads._last == (AT_12, 1.25)
+
+
+def test_without_a_result_a_reading_too_soon_waits_for_the_rest_of_min_span(fresh, monkeypatch):
+    monkeypatch.setattr(threads, "_last", (AT_10, None))
+    soon = (10.04, 4.0, {0: (2, 1004), 1: (0, 1004)})
+    later = (10.1, 4.0, {0: (10, 1010), 1: (0, 1010)})  # cpu0 fully busy, this process idle
+    sleeps = scripted_readings(monkeypatch, [soon, later])
+    assert threads.measure_busy_cores([0, 1]) == pytest.approx(1.0)
+    assert sleeps == [pytest.approx(threads.MIN_SPAN - 0.04)]
+
+
+@pytest.mark.parametrize("last", [None, (AT_10[0] - threads.MAX_SPAN - 1, 0.0, AT_10[2])], ids=["none", "stale"])
+def test_without_a_recent_reading_a_fresh_pair_min_span_apart_is_compared(fresh, monkeypatch, last):
+    monkeypatch.setattr(threads, "_last", None if last is None else (last, 0.0))
+    later = (10.1, 4.0, {0: (1010, 2010), 1: (10, 1010)})  # 0.1 s after AT_10: both CPUs fully busy
+    sleeps = scripted_readings(monkeypatch, [AT_10, later])
+    assert threads.measure_busy_cores([0, 1]) == pytest.approx(2.0)
+    assert sleeps == [threads.MIN_SPAN]
+
+
 def test_measure_busy_cores_falls_back_to_the_load_average_then_to_nothing(monkeypatch):
     monkeypatch.setattr(threads, "read_cpu_ticks", lambda cpus: None)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.25, 0.5, 0.25))
@@ -124,16 +173,6 @@ def test_auto_choice_takes_the_free_cores_of_the_usable_cpus(fresh, monkeypatch,
     assert chosen == expected
     assert calls == [[0, 1]]
     assert f"BLAS threads: {expected}" in note and f"{busy:.1f} busy" in note
-
-
-def test_a_recent_measurement_is_reused(fresh, monkeypatch):
-    calls = fake_machine(monkeypatch, cpus=4, busy=1.0)
-    assert choose_threads()[0] == 3
-    assert choose_threads("auto")[0] == 3
-    assert len(calls) == 1
-    monkeypatch.setattr(threads, "_last_measurement", (threads.time.monotonic() - threads.REUSE_SECONDS - 1, 1.0))
-    choose_threads()
-    assert len(calls) == 2
 
 
 def test_a_machine_that_reports_no_load_keeps_the_blas_default(fresh, monkeypatch):
