@@ -1,4 +1,4 @@
-"""Waits benchmark: how long people wait for the kit, today's revision against this checkout, side by side.
+"""Waits benchmark: how long people wait for the kit, today against this checkout, side by side.
 
 Each wait is one command, run in a fresh process from the root of a kit tree, timed from start to
 exit (wall seconds, and the peak memory of the process and its children):
@@ -7,16 +7,19 @@ exit (wall seconds, and the peak memory of the process and its children):
   after one untimed run, as a student re-running them sees it (pytest's caches written);
 - each notebook in quick mode (``CS231N_QUICK=1``) and ``two_layer_net.ipynb`` in full mode, run
   top to bottom with ``jupyter nbconvert --execute``;
-- the main job, ``python -m cs231n.train`` (CIFAR-10, 10 epochs);
+- the main job, ``python -m cs231n.train`` (on CIFAR-10, with its preset);
 - one epoch of the notebook's default net (``benchmarks/epoch_time.py --epochs 1``, its own number);
 - one grading and the TA report of a full submission (the tree's own solution files, zipped);
 - loading CIFAR-10 (``get_CIFAR10_data()``).
 
-"today" is a revision given with ``--today`` (exported with ``git archive`` into a temporary folder);
-"now" is this checkout. The two run one after the other for every wait. Where the BLAS threads
-matter (training), each wait runs in two regimes: ``quiet`` (whatever else runs on the machine; the
-load average is in each row) and ``busy``, with one busy-loop process per usable core started by
-this script for the duration of that row.
+Two columns compare with today. Where the BLAS threads do not matter, "today" is a revision given
+with ``--today`` (exported with ``git archive`` into a temporary folder) and "now" this checkout. Where
+they matter (training), "today's threads" runs this checkout with ``CS231N_NUM_THREADS`` set to the
+thread count numpy's BLAS starts with, which is what training used before the kit chose, and "now" lets
+the kit choose; these rows run in two regimes: ``quiet`` (whatever else runs on the machine: the load
+average at the start and end of each row is in the row) and ``busy``, with one busy-loop process per
+usable core started by this script for the duration of that row. The two runs of a row follow each
+other. The BLAS thread variables of the caller are not passed on.
 
     python benchmarks/waits.py --today a1b6b89
     python benchmarks/waits.py --today a1b6b89 --only suite main-job --regime busy
@@ -39,12 +42,13 @@ from common import (
     find_cifar10_dir,
     machine_line,
     markdown_table,
+    numpy_blas,
     start_busy_processes,
     stop,
 )
 
 from cs231n import STUDENT_FILES
-from cs231n.threads import usable_cpus
+from cs231n.threads import BLAS_ENV_VARS, ENV_VAR, usable_cpus
 
 PY = "python"  # shown in the table; runs as sys.executable
 
@@ -164,11 +168,15 @@ def epoch_seconds(output):
     return float(re.match(r"[\d.]+", cells[header.index("seconds per epoch")]).group())
 
 
-def measure(name, tree, tmp, timeout):
-    """Run the wait ``name`` in ``tree``; returns a table cell such as ``12.3 s, 250 MB``."""
+def measure(name, tree, tmp, timeout, threads_env=None):
+    """Run the wait ``name`` in ``tree``; returns a table cell such as ``12.3 s, 250 MB``.
+
+    The BLAS thread variables of the caller are dropped; ``threads_env`` sets some instead.
+    """
     _, cmd, extra, _, _ = WAITS[name]
     cmd = [sys.executable if part == PY else part.format(tmp=tmp) for part in cmd]
-    env = {**os.environ, **extra, "PYTHONPATH": str(tree), "CIFAR10_DIR": str(find_cifar10_dir(None))}
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, *BLAS_ENV_VARS)}
+    env.update(extra, PYTHONPATH=str(tree), CIFAR10_DIR=str(find_cifar10_dir(None)), **(threads_env or {}))
     if name in ("test-file", "suite"):
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # a student's machine keeps pytest's rewritten tests
         run_timed(cmd, tree, env, timeout)  # the untimed first run
@@ -190,15 +198,17 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     print(f"Command: {command_line(__file__, argv)}")
-    print(machine_line(f"; today = {args.today}"))
+    print(machine_line())
     cores = len(usable_cpus())
+    default_threads = {ENV_VAR: str(numpy_blas()["threads"])}  # what BLAS did before the kit chose
+    header = ["wait", "command", "regime", f"today ({args.today})", f"today's threads ({ENV_VAR}=k)", "now", "target"]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        trees = {"today": scratch / "today", "now": REPO_ROOT}
-        trees["today"].mkdir()
-        export_revision(args.today, trees["today"])
-        for label, tree in trees.items():
+        today = scratch / "today"
+        today.mkdir()
+        export_revision(args.today, today)
+        for label, tree in (("today", today), ("now", REPO_ROOT)):
             (scratch / f"tmp-{label}").mkdir()
             zip_submission(tree, scratch / f"tmp-{label}" / "submission.zip")
         for name in args.only:
@@ -210,15 +220,20 @@ def main(argv=None):
                     if busy:
                         time.sleep(1.0)
                     load = os.getloadavg()[0]
-                    cells = {
-                        label: measure(name, tree, scratch / f"tmp-{label}", args.timeout)
-                        for label, tree in trees.items()
-                    }
+                    if threads_matter:
+                        old = "-"
+                        old_threads = measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout, default_threads)
+                    else:
+                        old = measure(name, today, scratch / "tmp-today", args.timeout)
+                        old_threads = "-"
+                    now = measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout)
+                    load = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
                 finally:
                     stop(busy)
-                rows.append([what, f"`{shown}`", f"{regime} (load {load:.1f})", cells["today"], cells["now"], target])
+                rows.append([what, f"`{shown}`", f"{regime} (load {load})", old, old_threads, now, target])
                 print(" | ".join(rows[-1]), file=sys.stderr, flush=True)  # progress, as each row is done
-    print(markdown_table(["wait", "command", "regime", "today", "now", "target"], rows))
+    print(f"k = {default_threads[ENV_VAR]}, the thread count numpy's BLAS starts with")
+    print(markdown_table(header, rows))
     return 0
 
 

@@ -54,7 +54,8 @@ def test_waits_benchmark_compares_a_revision_with_the_checkout():
     rows = table_rows(out)
     # The TA report does not depend on the BLAS threads: one row, quiet only.
     assert len(rows) == 1
-    what, command, regime, today, now, _ = rows[0]
+    what, command, regime, today, today_threads, now, _ = rows[0]
     assert command == "`python -m cs231n.gradient_report submission.zip`" and regime.startswith("quiet (load ")
+    assert today_threads == "-"
     for cell in (today, now):
         assert cell.endswith(" MB") and " s, " in cell, cell
