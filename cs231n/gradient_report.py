@@ -4,11 +4,11 @@ Run it on a submission folder, a submission zip, or (with no argument) the worki
 
     python -m cs231n.gradient_report [SUBMISSION] [--details] [--timeout SECONDS]
 
-For every backward of ``cs231n/layers.py`` (affine x/w/b, relu, leaky_relu, sigmoid, tanh), the
-losses' dx (svm_loss, softmax_loss), ``affine_relu`` from ``layer_utils`` and the parameters of
-``TwoLayerNet`` (with and without reg) and ``FullyConnectedNet`` (two hidden layers, with reg), it
-prints one row: function, parameter, relative error, verdict and the diagnosis of
-``cs231n.gradient_check.check_gradient``. All checks run in float64.
+It prints one row per checked gradient (the checks are listed in ``cs231n.gradient_report_checks``):
+function, parameter, relative error, verdict and the diagnosis of ``cs231n.gradient_check``, then a
+footer with the thresholds, the rule for a PASS above the threshold, and a root-cause line for
+each failing function that calls a failing layer ("TwoLayerNet.loss fails because affine_backward
+fails: fix it first"). All checks run in float64.
 
 Only the student-owned files (``STUDENT_FILES``, from ``cs231n.STUDENT_FILES``) come from the
 submission; every other module comes from the installed kit. They are put together in a temporary
@@ -22,259 +22,25 @@ The exit code is 0 when every row is PASS or WARN, 1 otherwise, 2 when the submi
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import traceback
+import textwrap
 import zipfile
 from pathlib import Path
 
-import numpy as np
+from .gradient_report_checks import PLAN, STUDENT_FILES, H
+from .gradient_results import THRESHOLDS
 
-from . import STUDENT_FILES as _OWNED
-from .gradient_check import check_gradient, check_layer, check_model
+__all__ = ["PLAN", "STUDENT_FILES", "collect_rows", "format_table", "render", "run_report", "main"]
 
-# The student-owned .py files; only these come from the submission.
-STUDENT_FILES = tuple(f for f in _OWNED if f.endswith(".py"))
 CHECKED_FILES = ("cs231n/layers.py", "cs231n/classifiers/fc_net.py")  # the files whose functions the checks call
-H = 1e-5  # step of every numerical gradient
 CHECK_TIMEOUT = 20  # seconds one check may take before its rows say "timed out"
-KINK_MARGIN = 1e-3  # inputs of ReLUs and hinges are drawn at least this far from the kink
 OK_VERDICTS = ("PASS", "WARN")
-
-
-# ----------------------------------------------------------------------------------------------
-# Inputs: small, float64, seeded, and away from every kink so a correct gradient gives a PASS
-# ----------------------------------------------------------------------------------------------
-
-
-def _rng(seed):
-    return np.random.default_rng(seed)
-
-
-def _signed_away_from_zero(rng, shape):
-    """Values in (-1.5, -0.1] U [0.1, 1.5): a ReLU input that no step h can push across 0."""
-    return rng.uniform(0.1, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-
-
-def _redraw(make, pre_activations):
-    """Call ``make(rng)`` with seeds 0, 1, ... until every ReLU/hinge input it leads to is off the kink."""
-    for seed in range(1000):
-        drawn = make(_rng(seed))
-        if all(np.min(np.abs(p)) > KINK_MARGIN for p in pre_activations(*drawn)):
-            return drawn
-    raise RuntimeError("could not draw inputs away from the kinks")  # never with these sizes
-
-
-def _net_data(dims, n):
-    """X (n, dims[0]), y (n,), and params W1, b1, ... for a net of layer sizes ``dims``, off the kinks."""
-
-    def make(rng):
-        X = rng.standard_normal((n, dims[0]))
-        y = rng.integers(dims[-1], size=n)
-        params = {}
-        for i in range(1, len(dims)):
-            params[f"W{i}"] = rng.standard_normal((dims[i - 1], dims[i])) / np.sqrt(dims[i - 1])
-            params[f"b{i}"] = 0.1 * rng.standard_normal(dims[i])
-        return X, y, params
-
-    def hidden(X, y, params):
-        out, pre = X, []
-        for i in range(1, len(dims) - 1):
-            a = out @ params[f"W{i}"] + params[f"b{i}"]
-            pre.append(a)
-            out = np.maximum(a, 0)
-        return pre
-
-    return _redraw(make, hidden)
-
-
-# ----------------------------------------------------------------------------------------------
-# The checks: each returns GradCheckResults, one per parameter, in the order of PLAN
-# ----------------------------------------------------------------------------------------------
-
-
-def _layers():
-    return importlib.import_module("cs231n.layers")
-
-
-def _check_affine(names):
-    L = _layers()
-    rng = _rng(1)
-    x, w, b = rng.standard_normal((4, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5)
-    return check_layer(L.affine_forward, L.affine_backward, [x, w, b], names=names, h=H)
-
-
-def _check_activation(name, signed):
-    def run(names):
-        L = _layers()
-        rng = _rng(2)
-        x = _signed_away_from_zero(rng, (4, 5)) if signed else rng.standard_normal((4, 5))
-        return check_layer(getattr(L, f"{name}_forward"), getattr(L, f"{name}_backward"), [x], names=names, h=H)
-
-    return run
-
-
-def _loss_inputs(rng):
-    return rng.standard_normal((5, 4)), rng.integers(4, size=5)
-
-
-def _hinge_margins(x, y):
-    rows = np.arange(x.shape[0])
-    margins = x - x[rows, y][:, None] + 1
-    return [np.delete(margins.ravel(), rows * x.shape[1] + y)]  # margins of the wrong classes only
-
-
-def _check_loss(name):
-    def run(names):
-        loss = getattr(_layers(), name)
-        x, y = _redraw(_loss_inputs, _hinge_margins) if name == "svm_loss" else _loss_inputs(_rng(3))
-        _, dx = loss(x.copy(), y)  # a copy: check_gradient itself catches a loss that mutates x
-        return [
-            check_gradient(lambda v: loss(v, y)[0], x, dx, h=H, function=name, param=names[0], batch_size=x.shape[0])
-        ]
-
-    return run
-
-
-def _check_affine_relu(names):
-    lu = importlib.import_module("cs231n.layer_utils")
-
-    def make(rng):
-        return rng.standard_normal((4, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5)
-
-    x, w, b = _redraw(make, lambda x, w, b: [x.reshape(4, -1) @ w + b])
-    return check_layer(lu.affine_relu_forward, lu.affine_relu_backward, [x, w, b], names=names, h=H)
-
-
-def _check_net(build, dims, reg):
-    def run(names):
-        fc = importlib.import_module("cs231n.classifiers.fc_net")
-        X, y, params = _net_data(dims, n=5)
-        cls, kwargs = build(fc, dims, reg)
-        model = cls.__new__(cls)
-        try:
-            model.__init__(**kwargs)
-        except NotImplementedError:
-            pass  # an unfinished weight initialization does not matter: the weights are set below
-        # The check is about the gradients, so the weights are ours, in float64, off the kinks.
-        model.params = {k: v.copy() for k, v in params.items()}
-        return check_model(model, X, y, names=names, h=H)
-
-    return run
-
-
-def _two_layer(fc, dims, reg):
-    return fc.TwoLayerNet, dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg)
-
-
-def _fully_connected(fc, dims, reg):
-    return fc.FullyConnectedNet, dict(
-        hidden_dims=list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1], reg=reg, dtype=np.float64, seed=0
-    )
-
-
-# (label, parameters, check): the rows of the report, in order; check(parameters) -> GradCheckResults.
-PLAN = [
-    ("affine_backward", ("x", "w", "b"), _check_affine),
-    ("relu_backward", ("x",), _check_activation("relu", signed=True)),
-    ("leaky_relu_backward", ("x",), _check_activation("leaky_relu", signed=True)),
-    ("sigmoid_backward", ("x",), _check_activation("sigmoid", signed=False)),
-    ("tanh_backward", ("x",), _check_activation("tanh", signed=False)),
-    ("svm_loss", ("x",), _check_loss("svm_loss")),
-    ("softmax_loss", ("x",), _check_loss("softmax_loss")),
-    ("affine_relu_backward", ("x", "w", "b"), _check_affine_relu),
-    ("TwoLayerNet.loss reg=0.0", ("W1", "b1", "W2", "b2"), _check_net(_two_layer, (12, 7, 4), 0.0)),
-    ("TwoLayerNet.loss reg=0.7", ("W1", "b1", "W2", "b2"), _check_net(_two_layer, (12, 7, 4), 0.7)),
-    (
-        "FullyConnectedNet.loss [20, 30] reg=0.7",
-        ("W1", "b1", "W2", "b2", "W3", "b3"),
-        _check_net(_fully_connected, (15, 20, 30, 10), 0.7),
-    ),
-]
-
-
-# ----------------------------------------------------------------------------------------------
-# The worker: runs inside the assembled folder, one JSON line per row
-# ----------------------------------------------------------------------------------------------
-
-
-class _CheckTimeout(BaseException):
-    """Raised by the alarm; a BaseException so that student code's ``except Exception`` cannot eat it."""
-
-
-def _on_alarm(signum, frame):
-    raise _CheckTimeout()
-
-
-def _where(exc, root):
-    """' (at file:line in function)' of the deepest frame in a student file, or ''."""
-    student = {(root / rel).resolve() for rel in STUDENT_FILES}
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if Path(fr.filename).resolve() in student]
-    if not frames:
-        return ""
-    fr = frames[-1]
-    return f" (at {Path(fr.filename).resolve().relative_to(root).as_posix()}:{fr.lineno} in {fr.name})"
-
-
-def _error_rows(label, params, exc, root, timeout):
-    if isinstance(exc, NotImplementedError):
-        # The kit's stubs already say "... is not implemented yet ..."; a bare raise says nothing.
-        verdict, text = "TODO", str(exc) if "implement" in str(exc) else f"not implemented yet: {exc}".rstrip(": ")
-    elif isinstance(exc, _CheckTimeout):
-        verdict, text = "ERROR", f"timed out after {timeout:g} s (an endless loop?)"
-    else:
-        verdict, text = "ERROR", f"crashed: {type(exc).__name__}: {exc}{_where(exc, root)}"
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
-    return [
-        {
-            "function": label,
-            "param": p,
-            "rel_error": None,
-            "verdict": verdict,
-            "diagnosis": text,
-            "details": f"{label} w.r.t. {p}: {text}\n{details}",
-        }
-        for p in params
-    ]
-
-
-def _result_row(label, r):
-    return {
-        "function": label,
-        "param": r.param,
-        "rel_error": None if np.isnan(r.rel_error) else r.rel_error,
-        "verdict": r.verdict,
-        "diagnosis": r.diagnosis_summary(),
-        "details": r.report(),
-    }
-
-
-def _worker(out_path, timeout):
-    """Run every check of PLAN in this process and append one JSON line per row to ``out_path``."""
-    root = Path.cwd().resolve()
-    import cs231n  # noqa: PLC0415 (in the worker, after the submission is first on sys.path)
-
-    if not Path(cs231n.__file__).resolve().is_relative_to(root):
-        raise RuntimeError(f"the checks imported cs231n from {cs231n.__file__}, not from {root}")
-    signal.signal(signal.SIGALRM, _on_alarm)
-    with open(out_path, "a", encoding="utf-8") as out:
-        for i, (label, params, check) in enumerate(PLAN):
-            signal.alarm(max(1, int(np.ceil(timeout))))
-            try:
-                rows = [_result_row(label, r) for r in check(list(params))]
-            except (Exception, _CheckTimeout, SystemExit) as exc:  # any failure of student code
-                rows = _error_rows(label, params, exc, root, timeout)
-            finally:
-                signal.alarm(0)
-            for row in rows:
-                out.write(json.dumps({"check": i, **row}) + "\n")
-            out.flush()
+FOOTER_WIDTH = 100
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,7 +130,8 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
     -------
     rows : list of dict
         One per (function, parameter): keys ``function, param, rel_error`` (float or None),
-        ``verdict, diagnosis, details``.
+        ``verdict, diagnosis, details`` and ``calls`` (the functions of ``cs231n.layers`` and
+        ``cs231n.layer_utils`` the check called).
     files : dict
         Each of STUDENT_FILES to the path it was taken from (None when missing).
     """
@@ -375,7 +142,7 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
         kit = _assemble(files, tmp)
         out_path = tmp / "rows.jsonl"
         env = {**os.environ, "PYTHONPATH": str(kit), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
-        code = "import sys; from cs231n.gradient_report import _worker; _worker(sys.argv[1], float(sys.argv[2]))"
+        code = "import sys; from cs231n.gradient_report_checks import worker; worker(sys.argv[1], float(sys.argv[2]))"
         try:
             proc = subprocess.run(
                 [sys.executable, "-c", code, str(out_path), str(timeout)],
@@ -403,6 +170,7 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
                 "verdict": "ERROR",
                 "diagnosis": f"not run: the checking process stopped ({stopped})",
                 "details": "",
+                "calls": [],
             }
             for p in params
         ]
@@ -434,8 +202,75 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def root_causes(rows):
+    """For each checked function whose rows FAIL (or crash), the earlier failing checks of functions it called.
+
+    Only the first failing functions of a chain are kept: when a net calls affine_relu_backward and
+    affine_backward, and affine_relu_backward fails because of affine_backward, the net's root
+    cause is affine_backward alone.
+
+    Returns
+    -------
+    dict
+        Label of a failing check (e.g. ``"TwoLayerNet.loss reg=0.0"``) to the labels of its causes.
+    """
+    labels = list(dict.fromkeys(r["function"] for r in rows))
+    group = {label: [r for r in rows if r["function"] == label] for label in labels}
+    broken = [label for label in labels if any(r["verdict"] in ("FAIL", "ERROR") for r in group[label])]
+    causes = {}
+    for i, label in enumerate(labels):
+        if label not in broken:
+            continue
+        calls = {fn for r in group[label] for fn in r.get("calls", [])}
+        found = [c for c in labels[:i] if c in broken and _function(c) in calls and _function(c) != _function(label)]
+        found = [c for c in found if not set(causes.get(c, ())) & set(found)]
+        if found:
+            causes[label] = found
+    return causes
+
+
+def _function(label):
+    """The function a PLAN label checks: 'affine_backward', or 'loss' for 'TwoLayerNet.loss reg=0.0'."""
+    return label.split()[0].split(".")[-1]
+
+
+def _it(causes):
+    return ("it", "fails") if len(causes) == 1 else ("them", "fail")
+
+
+def _listed(names):
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def footer(causes):
+    """The lines under the table: one root-cause line per failing function, the thresholds, the rules."""
+    lines = []
+    by_cause = {}
+    for label, found in causes.items():
+        by_cause.setdefault(tuple(found), []).append(label.split()[0])
+    for found, labels in by_cause.items():
+        names = list(dict.fromkeys(labels))
+        it, fails = _it(found)
+        line = f"Root cause: {_listed(names)} fail{'s' if len(names) == 1 else ''} because {_listed(list(found))} "
+        lines.append(textwrap.fill(line + f"{fails}: fix {it} first.", width=FOOTER_WIDTH, subsequent_indent="  "))
+    rules = [
+        f"Verdicts: PASS below {THRESHOLDS['pass']:.0e}, FAIL at {THRESHOLDS['fail']:.0e} or above, WARN in between "
+        "(relative error: the largest |a-n| / (|a|+|n|) over the entries, a analytic, n numerical). A diagnosis "
+        "overrules the number: a named bug is a FAIL at any error; a kink (an input within h of a ReLU's 0 or a "
+        "hinge, where the entry agrees once re-measured from one side or with a smaller step) is a WARN, not a bug.",
+        f"Rounding noise: a PASS above {THRESHOLDS['pass']:.0e} means that every entry agrees to "
+        f"{THRESHOLDS['pass']:.0e} of the gradient's largest entry, or within the rounding noise of f(x+h) - f(x-h): "
+        "the large relative error sits on entries near zero, where the numerical gradient is noise.",
+    ]
+    return lines + [textwrap.fill(rule, width=FOOTER_WIDTH, subsequent_indent="  ") for rule in rules]
+
+
 def render(rows, files, name, details=False):
     """The printed report and its exit code (0 when every row is PASS or WARN, else 1).
+
+    A failing or crashing row of a function that calls an earlier failing layer names that layer
+    instead of its own diagnosis (which stays in the details).
 
     Parameters
     ----------
@@ -451,23 +286,27 @@ def render(rows, files, name, details=False):
     text : str
     code : int
     """
+    causes = root_causes(rows)
+    shown = []
+    for r in rows:
+        found = causes.get(r["function"]) if r["verdict"] in ("FAIL", "ERROR") else None
+        if found:
+            it, fails = _it(found)
+            r = {**r, "diagnosis": f"calls {_listed(found)}, which {fails}: fix {it} first"}
+        shown.append(r)
     lines = [f"Gradient report for {name}"]
     for rel, src in files.items():
         unused = "" if rel in CHECKED_FILES else " (not used by these checks)"
         lines.append(f"  {rel}: {src or 'MISSING from the submission' + unused}")
-    lines += [f"  every other module: the installed kit; float64; numerical step h = {H:g}", "", format_table(rows)]
+    lines += [f"  every other module: the installed kit; float64; numerical step h = {H:g}", "", format_table(shown)]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "WARN", "FAIL", "TODO", "ERROR")}
-    lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(rows)} gradients"]
-    if details:
-        lines += ["\n" + r["details"] for r in rows if r["verdict"] != "PASS" and r["details"]]
+    lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(rows)} gradients", ""]
+    lines += footer(causes)
     failed = any(r["verdict"] not in OK_VERDICTS for r in rows)
-    if any(r["verdict"] == "FAIL" for r in rows):
-        lines.append(
-            "Later rows use the earlier functions (affine_relu uses affine and relu, the nets use "
-            "all of them): fix the first FAIL first."
-        )
     if failed and not details:
         lines.append("Run again with --details to read what each failing check found.")
+    if details:
+        lines += ["\n" + r["details"] for r in rows if r["verdict"] != "PASS" and r["details"]]
     return "\n".join(lines), 1 if failed else 0
 
 

@@ -61,6 +61,46 @@ class TwoLayerNet(_TwoLayerNetReference):
         return loss, grads
 """
 
+# Appended to cs231n/classifiers/fc_net.py: a TwoLayerNet whose loss is built from the layer functions,
+# so that it fails when they do, whatever the reference's own loss looks like.
+FC_NET_USES_LAYERS = """
+
+from cs231n import layers as _layers
+from cs231n.layer_utils import affine_relu_backward as _arb, affine_relu_forward as _arf
+
+
+class TwoLayerNet(TwoLayerNet):
+    def loss(self, X, y=None):
+        p = self.params
+        hidden, hidden_cache = _arf(X, p["W1"], p["b1"])
+        scores, scores_cache = _layers.affine_forward(hidden, p["W2"], p["b2"])
+        if y is None:
+            return scores
+        data_loss, dscores = _layers.softmax_loss(scores, y)
+        dhidden, dW2, db2 = _layers.affine_backward(dscores, scores_cache)
+        _, dW1, db1 = _arb(dhidden, hidden_cache)
+        total = data_loss + 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+        return total, {"W1": dW1 + self.reg * p["W1"], "b1": db1, "W2": dW2 + self.reg * p["W2"], "b2": db2}
+"""
+
+# Appended to cs231n/layers.py: dx of the affine layer with the wrong sign.
+AFFINE_DX_SIGN = """
+
+_affine_backward_reference = affine_backward
+
+
+def affine_backward(dout, cache):
+    dx, dw, db = _affine_backward_reference(dout, cache)
+    return -dx, dw, db
+"""
+
+# Appended to cs231n/layers.py: relu_forward left as a stub.
+RELU_STUB = """
+
+def relu_forward(x):
+    raise NotImplementedError("relu_forward in cs231n/layers.py is not implemented yet: complete its TODO region")
+"""
+
 # Appended to cs231n/layers.py: code that never returns or that exits the process.
 LAYERS_HANGS = """
 
@@ -110,7 +150,14 @@ def test_reference_passes_every_row(reference):
     assert [(r["function"], r["param"]) for r in rows] == expected
     assert all(r["verdict"] == "PASS" for r in rows), [r for r in rows if r["verdict"] != "PASS"]
     text, code = render(rows, files, "reference")
-    assert code == 0 and f"{len(rows)} PASS" in text
+    assert code == 0 and f"{len(rows)} PASS" in text and "Root cause" not in text
+
+
+def test_footer_states_the_thresholds_and_the_rounding_noise_rule(reference):
+    text = " ".join(render(*reference, "reference")[0].split())  # the footer is wrapped: one line to search
+    assert "PASS below 1e-07, FAIL at 1e-03 or above, WARN in between" in text
+    assert "a kink (an input within h of a ReLU's 0 or a hinge" in text and "is a WARN, not a bug" in text
+    assert "Rounding noise: a PASS above 1e-07 means that every entry agrees to 1e-07 of the gradient's largest" in text
 
 
 def test_report_covers_every_gradient_of_the_kit(reference):
@@ -147,12 +194,70 @@ def test_softmax_without_division_by_n_is_named_in_its_row(buggy):
     assert buggy[0][("svm_loss", "x")]["verdict"] == "PASS"
 
 
-def test_stubbed_function_gives_a_not_implemented_row_and_the_report_goes_on(buggy):
+def test_stubbed_function_gives_a_short_todo_row_and_the_report_goes_on(buggy):
     rows, _ = buggy
     row = rows[("leaky_relu_backward", "x")]
-    assert row["verdict"] == "TODO" and "not implemented" in row["diagnosis"]
-    assert "leaky_relu_backward in cs231n/layers.py" in row["diagnosis"]
+    assert row["verdict"] == "TODO" and row["diagnosis"] == "not implemented yet"
+    assert "leaky_relu_backward in cs231n/layers.py" in row["details"]  # the stub's own message, in the details
     assert rows[("sigmoid_backward", "x")]["verdict"] == "PASS"  # the next check still ran
+
+
+def layered_rows(folder, layers_bugs):
+    """Rows and the rendered report of a submission whose TwoLayerNet is built from the layer functions."""
+    make_submission(folder, {"cs231n/layers.py": layers_bugs, "cs231n/classifiers/fc_net.py": FC_NET_USES_LAYERS})
+    rows, files = collect_rows(folder)
+    return by_row(rows), render(rows, files, "layered")[0]
+
+
+def footer_text(text):
+    """The lines under the table, unwrapped into one."""
+    return " ".join(text.split("\n\n")[-1].split())
+
+
+def table_diagnosis(text, label, param):
+    """The diagnosis cell of a row as the table shows it."""
+    (line,) = [line for line in text.splitlines() if re.match(rf"{re.escape(label)}\s+{param}\s", line)]
+    return re.split(r"\s{2,}", line, maxsplit=4)[-1]
+
+
+def test_failing_net_rows_point_at_the_failing_layer_they_call(tmp_path):
+    rows, text = layered_rows(tmp_path, AFFINE_DX_SIGN)
+    assert rows[("affine_backward", "x")]["diagnosis"].startswith("sign flipped")
+    for label in ("TwoLayerNet.loss reg=0.0", "TwoLayerNet.loss reg=0.7"):
+        assert rows[(label, "W1")]["verdict"] == "FAIL" and "affine_backward" in rows[(label, "W1")]["calls"]
+        assert table_diagnosis(text, label, "W1") == "calls affine_backward, which fails: fix it first"
+        assert rows[(label, "W2")]["verdict"] == "PASS"  # dW2 does not go through the wrong dx
+    # One line; FullyConnectedNet is named too when the repository's net calls affine_backward.
+    root = r"Root cause: affine_relu_backward(, | and )TwoLayerNet\.loss( and FullyConnectedNet\.loss)? fail because"
+    assert re.search(root + r" affine_backward fails: fix it first\.", footer_text(text))
+    assert footer_text(text).count("Root cause") == 1
+    # affine_relu_backward fails only through affine_backward: never named as a cause of the nets.
+    assert "calls affine_backward and affine_relu_backward" not in text
+
+
+def test_crashing_net_rows_point_at_the_failing_layers_they_call(tmp_path):
+    rows, text = layered_rows(tmp_path, LAYERS_BUGS)  # dw transposed: adding reg * W to it crashes
+    row = rows[("TwoLayerNet.loss reg=0.0", "W2")]
+    assert row["verdict"] == "ERROR" and {"affine_backward", "softmax_loss"} <= set(row["calls"])
+    expected = "calls affine_backward and softmax_loss, which fail: fix them first"
+    assert table_diagnosis(text, "TwoLayerNet.loss reg=0.0", "W2") == expected
+    assert "crashed" in row["diagnosis"]  # its own finding stays in the row's data and details
+    footer = footer_text(text)
+    nets = r"TwoLayerNet\.loss( and FullyConnectedNet\.loss fail| fails)"
+    assert re.search(nets + r" because affine_backward and softmax_loss fail: fix them first\.", footer)
+    assert "Root cause: affine_relu_backward fails because affine_backward fails: fix it first." in footer
+
+
+def test_a_net_that_calls_a_missing_layer_names_it(tmp_path):
+    folder = make_submission(
+        tmp_path, {"cs231n/layers.py": RELU_STUB, "cs231n/classifiers/fc_net.py": FC_NET_USES_LAYERS}
+    )
+    rows = by_row(collect_rows(folder)[0])
+    assert rows[("relu_backward", "x")]["diagnosis"] == "relu_forward is not implemented yet"
+    assert rows[("affine_relu_backward", "w")]["diagnosis"] == "relu_forward is not implemented yet"
+    assert rows[("affine_backward", "w")]["verdict"] == "PASS"
+    net = rows[("TwoLayerNet.loss reg=0.0", "b1")]
+    assert net["verdict"] == "TODO" and net["diagnosis"] == "relu_forward is not implemented yet"
 
 
 def test_crashing_function_gives_a_row_naming_the_error_and_the_line(buggy):
@@ -205,11 +310,14 @@ def hangs_and_reg_bug(tmp_path_factory):
         tmp_path_factory.mktemp("hangs"),
         {"cs231n/layers.py": LAYERS_HANGS, "cs231n/classifiers/fc_net.py": FC_NET_BUGS},
     )
-    return by_row(collect_rows(folder, timeout=4)[0])
+    return collect_rows(folder, timeout=4)
 
 
 def test_regularization_counted_twice_is_named_in_the_reg_rows(hangs_and_reg_bug):
-    rows = hangs_and_reg_bug
+    rows, files = hangs_and_reg_bug
+    text, _ = render(rows, files, "hangs")
+    assert "Root cause" not in text  # the failing layers (sigmoid, leaky_relu) are not called by the nets
+    rows = by_row(rows)
     for p in ("W1", "W2"):
         row = rows[("TwoLayerNet.loss reg=0.7", p)]
         assert row["verdict"] == "FAIL" and "counted twice" in row["diagnosis"]
@@ -219,7 +327,7 @@ def test_regularization_counted_twice_is_named_in_the_reg_rows(hangs_and_reg_bug
 
 
 def test_endless_loop_and_exit_cost_only_their_own_rows(hangs_and_reg_bug):
-    rows = hangs_and_reg_bug
+    rows = by_row(hangs_and_reg_bug[0])
     assert rows[("sigmoid_backward", "x")]["verdict"] == "ERROR"
     assert "timed out" in rows[("sigmoid_backward", "x")]["diagnosis"]
     assert rows[("leaky_relu_backward", "x")]["verdict"] == "ERROR"
@@ -240,7 +348,7 @@ def test_unusable_submission_exits_2_with_a_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module", ["gradient_check.py", "gradient_report.py"])
+@pytest.mark.parametrize("module", sorted(p.name for p in (REPO_ROOT / "cs231n").glob("gradient_*.py")))
 def test_library_module_never_imports_staff(module):
     tree = ast.parse((REPO_ROOT / "cs231n" / module).read_text())
     names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
@@ -255,5 +363,7 @@ def test_fresh_student_kit_gives_a_todo_row_for_every_gradient(tmp_path):
         dest.write_text(stub_python_source((REPO_ROOT / rel).read_text(), rel))
     rows, files = collect_rows(tmp_path)
     assert [r["verdict"] for r in rows] == ["TODO"] * len(rows)
-    assert all("not implemented" in r["diagnosis"] for r in rows)
-    assert render(rows, files, "kit")[1] == 1
+    assert all(re.fullmatch(r"(\w+ is )?not implemented yet", r["diagnosis"]) for r in rows), rows
+    text, code = render(rows, files, "kit")
+    table = [line for line in text.splitlines() if line.startswith(tuple(label for label, _, _ in PLAN))]
+    assert code == 1 and len(table) == len(rows) and max(len(line) for line in table) <= 120
