@@ -14,6 +14,26 @@ SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
 # Staff tests import `staff.*` from the repository root; the kit itself is importable from there too.
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+# The staff source holds staff/; the student kit built from it does not.
+STAFF_SOURCE = (REPO_ROOT / "staff").is_dir()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow in the student kit")
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the student kit, skip the tests marked slow unless --run-slow is given.
+
+    They are thorough checks of the given code (many random draws) that take far longer than the rest
+    of the suite together; the staff source, and so CI, always runs them.
+    """
+    if STAFF_SOURCE or config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="marked slow: a thorough check of the given code; run it with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def cifar_dir():
