@@ -19,6 +19,7 @@ earlier run there:
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -30,11 +31,14 @@ from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from cs231n.data_utils import (
     GET_DATASETS_COMMAND,
     CIFAR10NotFoundError,
+    CIFARFormatError,
+    UnsafePickleError,
     default_cifar10_dir,
     get_CIFAR10_data,
     get_spiral_data,
 )
-from cs231n.solver import LossDivergedError, Solver
+from cs231n.file_utils import atomic_write, check_writable_folder
+from cs231n.solver import LossDivergedError, NonFiniteDataError, Solver
 from cs231n.stubs import STUB_RE, describe_stubs, find_stubs
 from cs231n.threads import parse_num_threads
 from cs231n.vis_utils import plot_decision_boundary, plot_first_layer_weights, plot_training_curves
@@ -72,6 +76,19 @@ PRESETS = {
     ),
 }
 SPLITS = ("train", "val", "test")
+# What each numeric option must be, checked before anything is loaded or trained: (test, what is expected).
+LIMITS = {
+    "hidden_size": (lambda v: v >= 1, "an integer >= 1"),
+    "epochs": (lambda v: v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "num_training": (lambda v: v is None or v >= 1, "an integer >= 1"),
+    "lr": (lambda v: 0 < v < math.inf, "a number > 0"),
+    "reg": (lambda v: 0 <= v < math.inf, "a number >= 0"),
+    "weight_scale": (lambda v: 0 < v < math.inf, "a number > 0"),
+    "lr_decay": (lambda v: 0 < v < math.inf, "a number > 0"),
+    "print_every": (lambda v: v >= 1, "an integer >= 1"),
+    "seed": (lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)"),
+}
 # Every file a run may write; a new run removes those of an earlier one so that none is left stale.
 OUTPUT_FILES = (
     "curves.png",
@@ -83,6 +100,13 @@ OUTPUT_FILES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block): the message names the option and says why."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n({self.prog} --help lists every option)\n")
+
+
 def build_parser():
     """The command-line options of ``python -m cs231n.train``.
 
@@ -90,7 +114,7 @@ def build_parser():
     -------
     parser : argparse.ArgumentParser
     """
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m cs231n.train",
         description="Train a two-layer net (affine - relu - affine - softmax) with the Solver and write its "
         "curves, plots and model to an output folder.",
@@ -191,18 +215,57 @@ def resolve_settings(args, dataset):
         settings["lr_decay"] = 1.0  # the Solver takes a schedule or a per-epoch decay, not both
     if settings["lr_schedule"] is not None and settings["lr_decay"] != 1.0:
         raise ValueError(f"--lr-schedule {settings['lr_schedule']} replaces --lr-decay; give one, not both")
-    for key in ("hidden_size", "epochs", "batch_size"):
-        if settings[key] < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
+    for key, (ok, expected) in LIMITS.items():
+        value = settings[key] if key in settings else getattr(args, key)
+        if not ok(value):
+            raise ValueError(f"--{key.replace('_', '-')} must be {expected}, got {value}")
     return settings
 
 
+def check_output_dir(out):
+    """Refuse an output folder the job could not write into, before anything is trained.
+
+    Raises
+    ------
+    OSError
+        ``out`` (or a folder above it) is a file, nothing can be written there, or one of the job's
+        files in it is a folder.
+    """
+    check_writable_folder(out, f"--output-dir {out}")
+    for name in OUTPUT_FILES:
+        if (out / name).is_dir():
+            raise IsADirectoryError(f"--output-dir {out}: {out / name} is a folder; the job writes a file there")
+
+
+class DataSizeError(ValueError):
+    """The data holds fewer examples than the options ask for."""
+
+
 def load_data(dataset, settings, args):
-    """Load the splits as a dict with X_train, y_train, X_val, y_val, X_test, y_test."""
+    """Load the splits as a dict with X_train, y_train, X_val, y_val, X_test, y_test.
+
+    ``--num-training`` takes the first training examples of either dataset.
+
+    Raises
+    ------
+    DataSizeError
+        ``--num-training`` asks for more training examples than the data holds.
+    """
     dtype = np.dtype(settings["dtype"])
+    n = settings["num_training"]
     if dataset == "spiral":
-        return get_spiral_data(seed=args.seed, dtype=dtype)
-    return get_CIFAR10_data(num_training=settings["num_training"], cifar10_dir=args.cifar10_dir, dtype=dtype)
+        data = get_spiral_data(seed=args.seed, dtype=dtype)
+        if n is not None and n > len(data["X_train"]):
+            raise DataSizeError(f"--num-training {n} is more than the {len(data['X_train'])} training points")
+        data["X_train"], data["y_train"] = data["X_train"][:n], data["y_train"][:n]
+        return data
+    try:
+        return get_CIFAR10_data(num_training=n, cifar10_dir=args.cifar10_dir, dtype=dtype)
+    except (CIFARFormatError, UnsafePickleError):
+        raise
+    except (ValueError, MemoryError) as e:  # the counts: too many images for the data or for the memory
+        reason = str(e) or "not enough memory for that many images"
+        raise DataSizeError(f"the data cannot give this run's splits (--num-training {n}): {reason}") from None
 
 
 def train_model(model, data, settings, verbose, print_every, num_threads=None):
@@ -251,7 +314,7 @@ def run(args, dataset, note, settings):
     np.random.seed(args.seed)
     data = load_data(dataset, settings, args)
     input_dim = int(np.prod(data["X_train"].shape[1:]))
-    num_classes = int(max(data["y_train"].max(), data["y_val"].max())) + 1
+    num_classes = int(max(data[f"y_{s}"].max() for s in SPLITS)) + 1
     say("Splits: " + ", ".join(f"{s} {data[f'X_{s}'].shape}" for s in SPLITS))
     say("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
 
@@ -289,52 +352,53 @@ def run(args, dataset, note, settings):
         )
         results["linear"] = {"accuracy": accuracies(linear_solver, data), "seconds": linear_seconds}
 
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUT_FILES:
-        (out / name).unlink(missing_ok=True)
     title = f"Two-layer net on {'CIFAR-10' if dataset == 'cifar10' else 'the spiral'}"
-    written = []
-
-    def save(fig, name):
-        fig.savefig(out / name, dpi=100)
-        written.append(name)
-
-    save(plot_training_curves(solver, title=title), "curves.png")
+    figures = {"curves.png": plot_training_curves(solver, title=title)}
     if dataset == "spiral":
         acc = results["two_layer"]["accuracy"]["val"]
-        save(
-            plot_decision_boundary(
-                net,
-                data["X_train"],
-                data["y_train"],
-                title=f"Two-layer net, H={settings['hidden_size']} (val {100 * acc:.1f}%)",
-            ),
-            "decision_boundary.png",
+        figures["decision_boundary.png"] = plot_decision_boundary(
+            net,
+            data["X_train"],
+            data["y_train"],
+            title=f"Two-layer net, H={settings['hidden_size']} (val {100 * acc:.1f}%)",
         )
         if linear is not None:
             acc = results["linear"]["accuracy"]["val"]
-            save(
-                plot_decision_boundary(
-                    linear, data["X_train"], data["y_train"], title=f"Linear softmax classifier (val {100 * acc:.1f}%)"
-                ),
-                "decision_boundary_linear.png",
+            figures["decision_boundary_linear.png"] = plot_decision_boundary(
+                linear, data["X_train"], data["y_train"], title=f"Linear softmax classifier (val {100 * acc:.1f}%)"
             )
     else:
-        save(
-            plot_first_layer_weights(net.params["W1"], image_shape=data["X_train"].shape[1:]), "first_layer_weights.png"
+        figures["first_layer_weights.png"] = plot_first_layer_weights(
+            net.params["W1"], image_shape=data["X_train"].shape[1:]
         )
-    net.save(out / "two_layer_net.npz")
-    written.append("two_layer_net.npz")
-    results["files"] = written + ["results.json"]
-    with open(out / "results.json", "w") as f:
-        json.dump(results, f, indent=2)
+    out = Path(args.output_dir)
+    write_outputs(out, figures, net, results)
 
     print(format_accuracies("Two-layer net:", results["two_layer"]["accuracy"], seconds))
     if linear is not None:
         print(format_accuracies("Linear classifier:", results["linear"]["accuracy"], results["linear"]["seconds"]))
     print(f"Wrote {', '.join(results['files'])} to {out}/")
     return results
+
+
+def write_outputs(out, figures, net, results):
+    """Write the figures, the model and ``results.json`` (last) into ``out``, then remove stale files.
+
+    Every file is written whole or not at all (``atomic_write``), so an interrupted run leaves the
+    files of the earlier run as they were; the files an earlier run wrote and this one did not (its
+    job's names only, never the user's files) are removed once this run's files are in place.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for name, fig in figures.items():
+        with atomic_write(out / name) as f:
+            fig.savefig(f, format="png", dpi=100)
+    net.save(out / "two_layer_net.npz")
+    results["files"] = [*figures, "two_layer_net.npz", "results.json"]
+    with atomic_write(out / "results.json", "w") as f:
+        json.dump(results, f, indent=2)
+    for name in OUTPUT_FILES:
+        if name not in results["files"]:
+            (out / name).unlink(missing_ok=True)
 
 
 def main(argv=None):
@@ -348,24 +412,37 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 when training diverged, 2 when the data is missing or a function of the kit
-        is still to implement (bad options exit with 2 through argparse).
+        0 on success, 1 when training diverged, 2 for every error a user can cause: an option out of
+        range or an output folder that cannot be written (through argparse, before anything is loaded),
+        data that is missing, damaged or too small for the options, a file that cannot be read or
+        written, or a function of the kit still to implement. 130 when interrupted (Ctrl-C). Each
+        prints one message, never a traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     dataset, note = choose_dataset(args)
     try:
         settings = resolve_settings(args, dataset)
-    except ValueError as e:
+        check_output_dir(Path(args.output_dir))
+    except (ValueError, OSError) as e:
         parser.error(str(e))
     try:
         run(args, dataset, note, settings)
-    except CIFAR10NotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except LossDivergedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except (CIFAR10NotFoundError, CIFARFormatError, UnsafePickleError, DataSizeError, NonFiniteDataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {e.strerror or e}: {e.filename}" if e.filename else f"error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError as e:
+        print(f"error: not enough memory ({e}): lower --hidden-size, --batch-size or --num-training", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the files of the output folder are those of the last complete run", file=sys.stderr)
+        return 130
     except NotImplementedError as e:
         if not STUB_RE.search(str(e)):
             raise
