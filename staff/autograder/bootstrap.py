@@ -1,191 +1,41 @@
-"""The student-side process of the autograder: a trusted launcher that runs student code, and the plain-data codec.
+"""The student-side launcher: a trusted process that runs each student call in a fresh, isolated process.
 
-Run as a script by :class:`staff.autograder.runner.StudentRunner`, this file becomes a long-lived
-*launcher*. It imports numpy (and the modules the instructor's given files need) once, then, for each
-request read from stdin, forks a child that
+:class:`staff.autograder.runner.StudentRunner` starts this file as a script
+(``bootstrap.py SANDBOX isolate|plain [MODULE ...]``). It imports numpy (and the modules the instructor's
+given files need) once and, when isolating, moves itself into a network namespace of its own, so no
+process it starts has a network. Then, for each request read from stdin, it forks the process that runs
+the student code (``child.run_call``) in a process group of its own and, when isolating, as process 1
+of a new PID namespace (:class:`PidNamespaces`), so every process the call starts (double forks and
+``setsid`` included) dies with it.
 
-1. leaves the launcher's pipes, points stdin/stdout/stderr to /dev/null and starts its own process group,
-2. when the launcher runs as root: chroots into the sandbox (so no other file on the machine is
-   visible) and drops to an unprivileged user (setgroups, setgid, setuid); on Linux it then asks to be
-   killed when the launcher exits, so a killed launcher leaves no student process behind,
-3. imports the student modules from the sandbox, runs one call or one scenario function, and
-4. writes the return value, encoded as plain data (see :func:`encode`), to its own result pipe.
-
-The launcher kills the child's process group when it overruns its timeout, and answers the grader with
-a framed message: a JSON header (status, exit code, elapsed time) and the child's raw bytes. No
-student code ever runs in the launcher, and nothing the grader holds (the reference solution, the
-expected values, the results file) is ever in the launcher's memory or reachable from the sandbox.
-
-The codec (:func:`encode` / :func:`decode`) carries numbers, strings, None, booleans, numpy arrays,
-tuples, lists and dicts with string keys as one ``.npz`` archive: the arrays, plus a JSON tree that
-names them. It is read back with ``allow_pickle=False``, so no object crosses the boundary.
+The launcher kills the call's process group at its deadline. Where the kernel refuses PID namespaces
+it then kills every process of the call's own user (a user id used by no one else, see
+:func:`call_uid`), so nothing a call started outlives it either way. It answers the grader with a
+framed JSON header (status, wait status, seconds) and the child's raw reply. No student code runs in
+the launcher.
 """
 
 import ctypes
-import io
 import json
 import os
+import select
 import signal
-import struct
 import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # codec and child, beside this file
 
-# Largest payload accepted from a child or a request: the grading inputs are small.
-MAX_PAYLOAD = 64 * 1024 * 1024
-# Largest JSON tree accepted inside a payload.
-MAX_TREE = 1024 * 1024
-_HEADER = struct.Struct("<Q")
-# Address space of one student process, in bytes (the launcher itself uses about 100 MB).
-MEMORY_LIMIT = 1 << 30
+from child import run_call  # noqa: E402 (after the path is set)
+from codec import MAX_PAYLOAD, decode, parse_frame, read_frame, write_frame  # noqa: E402
 
-
-PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its parent exits (Linux)
-
-
-class CodecError(ValueError):
-    """The data is not plain data (encode) or not a well-formed payload (decode)."""
-
-
-def encode(obj):
-    """Encode ``obj`` (nested tuples, lists, str-keyed dicts, arrays, numbers, str, None) as npz bytes.
-
-    Parameters
-    ----------
-    obj : object
-        Plain data; numpy arrays of any shape with a numeric, boolean or unicode dtype.
-
-    Returns
-    -------
-    data : bytes
-        An ``.npz`` archive holding the arrays ``v0, v1, ...`` and the JSON tree ``tree``.
-
-    Raises
-    ------
-    CodecError
-        When ``obj`` holds anything else (objects, object arrays, non-str dict keys).
-    """
-    arrays = {}
-
-    def walk(o, depth):
-        if depth > 32:
-            raise CodecError("value nested more than 32 levels deep")
-        if o is None or isinstance(o, (bool, str)):
-            return o
-        if isinstance(o, (int, float)) and type(o) in (int, float):
-            return {"$n": repr(o)} if isinstance(o, float) else o
-        if isinstance(o, (np.ndarray, np.generic)):
-            a = np.asarray(o)
-            if a.dtype.kind not in "biufcU":
-                raise CodecError(f"array of dtype {a.dtype} is not plain data")
-            key = f"v{len(arrays)}"
-            arrays[key] = a
-            return {"$a": key}
-        if isinstance(o, tuple):
-            return {"$t": [walk(v, depth + 1) for v in o]}
-        if isinstance(o, list):
-            return [walk(v, depth + 1) for v in o]
-        if isinstance(o, dict):
-            if not all(isinstance(k, str) for k in o):
-                raise CodecError("dict keys must be str")
-            return {"$d": {k: walk(v, depth + 1) for k, v in o.items()}}
-        raise CodecError(f"a value of type {type(o).__name__} is not plain data")
-
-    tree = json.dumps(walk(obj, 0))
-    buf = io.BytesIO()
-    np.savez(buf, tree=np.array(tree), **arrays)
-    return buf.getvalue()
-
-
-def decode(data):
-    """Decode bytes made by :func:`encode` without unpickling anything.
-
-    Parameters
-    ----------
-    data : bytes
-        An ``.npz`` archive from :func:`encode` (possibly forged: it is validated).
-
-    Returns
-    -------
-    obj : object
-        The plain data: tuples, lists, dicts, ndarrays, int, float, str, bool or None.
-
-    Raises
-    ------
-    CodecError
-        When ``data`` is not a well-formed payload.
-    """
-    if len(data) > MAX_PAYLOAD:
-        raise CodecError(f"payload of {len(data)} bytes is larger than {MAX_PAYLOAD}")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except Exception as exc:  # any archive error means the payload is malformed
-        raise CodecError(f"malformed payload ({type(exc).__name__})") from None
-    tree = arrays.pop("tree", None)
-    if tree is None or tree.dtype.kind != "U" or tree.ndim != 0 or len(str(tree)) > MAX_TREE:
-        raise CodecError("payload has no valid tree")
-    try:
-        tree = json.loads(str(tree))
-    except ValueError:
-        raise CodecError("payload tree is not JSON") from None
-
-    def build(t, depth):
-        if depth > 32:
-            raise CodecError("payload nested too deeply")
-        if t is None or isinstance(t, (bool, int, str)):
-            return t
-        if isinstance(t, list):
-            return [build(v, depth + 1) for v in t]
-        if isinstance(t, dict) and len(t) == 1:
-            ((tag, v),) = t.items()
-            if tag == "$n" and isinstance(v, str):
-                try:
-                    return float(v)
-                except ValueError:
-                    raise CodecError("payload holds a malformed float") from None
-            if tag == "$a" and isinstance(v, str) and v in arrays:
-                return arrays[v]
-            if tag == "$t" and isinstance(v, list):
-                return tuple(build(x, depth + 1) for x in v)
-            if tag == "$d" and isinstance(v, dict):
-                return {k: build(x, depth + 1) for k, x in v.items()}
-        raise CodecError("payload tree holds an unknown node")
-
-    return build(tree, 0)
-
-
-def write_frame(fd, data):
-    """Write ``data`` (bytes) to file descriptor ``fd`` as a length-prefixed frame."""
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def read_exact(fd, n):
-    """Read exactly ``n`` bytes from ``fd``; raise EOFError when the stream ends first."""
-    chunks, left = [], n
-    while left:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError("stream closed")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_frame(fd):
-    """Read one frame written by :func:`write_frame` from ``fd``; return its bytes."""
-    (n,) = _HEADER.unpack(read_exact(fd, _HEADER.size))
-    if n > MAX_PAYLOAD + MAX_TREE:
-        raise EOFError(f"frame of {n} bytes is too large")
-    return read_exact(fd, n)
-
-
-# ----------------------------------------------------------------------------------------------
-# The launcher (runs as a script; trusted; never runs student code itself)
-# ----------------------------------------------------------------------------------------------
+CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+# User ids of student calls: UID_BASE + launcher pid * 256 + call number % 256 (pids stay below 2**22),
+# far above the ids any system hands out, so each call (and each concurrent grader) has its own.
+UID_BASE = 1 << 31
+CALLS_PER_LAUNCHER = 256
+# Passes of kill(-1) that end a call's user's processes.
+SWEEPS = 3
 
 # Modules that student code may import: after the chroot nothing more can be read from the Python
 # installation, so they are loaded before the first fork.
@@ -251,116 +101,101 @@ def _preload(modules):
             pass
 
 
-def _die_with(launcher):
-    """Have Linux SIGKILL this process when ``launcher``, its parent, exits; exit now if it already has.
-
-    Called after the user ids change, which would clear the setting. Elsewhere than Linux this does
-    nothing, and the CPU-time limit still ends an orphan.
-    """
+def unshare(flags):
+    """Call Linux's unshare(flags); return None when it worked, else the reason it did not."""
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return
-    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != launcher:
-        os._exit(113)  # the launcher died before the request took effect: nobody would read the result
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(flags) == 0:
+            return None
+        return os.strerror(ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        return str(exc)
 
 
-def _run_child(request, sandbox, uid, gid, result_fd, timeout, launcher):
-    """Body of the forked child: isolate, import, run one request, write the encoded result."""
-    import importlib
-    import math
-    import resource
-
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.setpgid(0, 0)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Student code has no reason to write files; a write beyond 0 bytes kills it (SIGXFSZ).
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    # Grading inputs are tiny: a runaway allocation fails with MemoryError instead of exhausting
-    # the grading machine (Gradescope gives the whole run about 768 MB).
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    # A process that escapes the killed process group (setsid) still dies after this much CPU time.
-    cpu = math.ceil(timeout) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    root = sandbox
-    if uid is not None:
-        # No fork bombs: the limit counts the processes of the unprivileged user.
-        resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
-        try:
-            os.chroot(sandbox)
-            root = "/"
-        except OSError:
-            pass  # a container without CAP_SYS_CHROOT: the unprivileged user and 0700 folders remain
-        os.chdir(root)
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-        if os.getuid() == 0 or os.geteuid() == 0:
-            os._exit(111)
-    else:
-        os.chdir(sandbox)
-    _die_with(launcher)
-    sys.path[:] = [root]
-    # Only the standard finders: an editable install's finder would resolve a module missing from
-    # the sandbox (a file the student did not send) to the instructor's copy.
-    import _frozen_importlib as bootstrap_finders
-    import _frozen_importlib_external as path_finders
-
-    standard = (bootstrap_finders.BuiltinImporter, bootstrap_finders.FrozenImporter, path_finders.PathFinder)
-    sys.meta_path[:] = [f for f in sys.meta_path if f in standard]
-    sys.path_importer_cache.clear()
-    sys.dont_write_bytecode = True
-    for name in [m for m in sys.modules if m.split(".")[0] == "cs231n"]:
-        del sys.modules[name]
-    importlib.invalidate_caches()
-
-    try:
-        if request["kind"] == "call":
-            target = importlib.import_module(request["module"])
-            for part in request["function"].split("."):
-                target = getattr(target, part)
-            value = target(*request["args"], **request["kwargs"])
-        else:
-            namespace = {"np": np, "__name__": "scenario"}
-            exec(compile(request["source"], "<scenario>", "exec"), namespace)
-            value = namespace[request["function"]](*request["args"], **request["kwargs"])
-        data = encode({"value": value})
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
-        try:
-            data = encode({"error": f"{type(exc).__name__}: {exc}"[:2000]})
-        except BaseException:
-            data = encode({"error": "an exception that could not be described"})
-    write_frame(result_fd, data)
-    os._exit(0)
+def call_uid(number):
+    """The user id of call ``number`` of this launcher (its group id is the same number)."""
+    return UID_BASE + os.getpid() * CALLS_PER_LAUNCHER + number % CALLS_PER_LAUNCHER
 
 
-def _kill(pid, reaped=False):
-    """SIGKILL the child's process group, and the child itself unless it was already reaped."""
-    for kill in (os.killpg,) if reaped else (os.killpg, os.kill):
+def _kill(pid, group=True):
+    """SIGKILL ``pid`` and, with ``group``, its process group; a process already gone is fine."""
+    for kill in (os.killpg, os.kill) if group else (os.kill,):
         try:
             kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
 
-def _wait(pid, result_fd, timeout, request_fd):
-    """Collect a child's result frame; kill its process group at the deadline.
+def sweep(uid):
+    """Kill every process of user ``uid``: a helper becomes that user and signals all it may signal.
 
-    The grader sends nothing while it waits for an answer, so ``request_fd`` turning readable
-    means the grader is gone (EOF): the child is killed and the launcher exits.
+    ``kill(-1, SIGKILL)`` reaches every process of the user but the helper itself; a process killed
+    while it forks takes the new child with it, and a few passes catch any that raced the first.
+    """
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(SWEEPS):
+                os.kill(-1, signal.SIGKILL)
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+class PidNamespaces:
+    """Start each call as process 1 of a new PID namespace, where the kernel permits it (as root).
+
+    After ``unshare(CLONE_NEWPID)`` a process's next child is process 1 of a new namespace, and
+    ``setns`` back to its own namespace lets it start another one for the next call. When process 1
+    of a namespace dies, the kernel kills every other process in it.
+    """
+
+    def __init__(self):
+        self.own = None
+        try:
+            self.libc = ctypes.CDLL(None, use_errno=True)
+            self.own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+            if not (self.enter() and self.leave()):
+                self.close()
+        except (OSError, AttributeError):
+            self.close()
+
+    @property
+    def available(self):
+        return self.own is not None
+
+    def enter(self):
+        """Make the next child process 1 of a new namespace; True when it worked."""
+        return self.leave() and unshare(CLONE_NEWPID) is None
+
+    def leave(self):
+        """Let the next child be born in the launcher's own namespace again; True when it worked."""
+        return self.libc.setns(self.own, CLONE_NEWPID) == 0
+
+    def close(self):
+        if self.own is not None:
+            os.close(self.own)
+        self.own = None
+
+
+def _wait(pid, result_fd, timeout, request_fd):
+    """Collect a call's reply frame; kill the call's process group at the deadline.
+
+    The grader sends nothing while it waits for an answer, so ``request_fd`` turning readable means
+    the grader is gone (EOF): the call is killed and the launcher exits.
 
     Returns
     -------
     status : str
         "ok", "timeout", "no result" (exited without writing) or "bad result".
     code : int or None
-        The child's wait status (None when it was killed at the deadline).
+        The call's wait status (None when it was killed at the deadline).
     data : bytes
     """
-    import select
-
     deadline = time.monotonic() + timeout
     buf = bytearray()
     status, code = None, None
@@ -378,20 +213,20 @@ def _wait(pid, result_fd, timeout, request_fd):
             if not chunk:
                 break
             buf += chunk
-            if len(buf) > MAX_PAYLOAD + _HEADER.size:
+            if len(buf) > MAX_PAYLOAD + 8:
                 status = "bad result"
                 break
         done, wstatus = os.waitpid(pid, os.WNOHANG)
         if done:
             code = wstatus
-            # The child is gone: whatever it wrote is already in the pipe.
-            while select.select([result_fd], [], [], 0)[0]:
+            # The call is over: whatever it wrote is already in the pipe.
+            while len(buf) <= MAX_PAYLOAD + 8 and select.select([result_fd], [], [], 0)[0]:
                 chunk = os.read(result_fd, 1 << 20)
-                if not chunk or len(buf) > MAX_PAYLOAD + _HEADER.size:
+                if not chunk:
                     break
                 buf += chunk
             break
-    _kill(pid, reaped=code is not None)
+    _kill(pid, group=True)
     if code is None:
         try:
             code = os.waitpid(pid, 0)[1]
@@ -399,26 +234,48 @@ def _wait(pid, result_fd, timeout, request_fd):
             code = None
     if status is not None:
         return status, code, b""
-    if len(buf) < _HEADER.size:
-        return "no result", code, b""
-    (n,) = _HEADER.unpack(bytes(buf[: _HEADER.size]))
-    if n != len(buf) - _HEADER.size:
-        return "bad result", code, b""
-    return "ok", code, bytes(buf[_HEADER.size :])
+    body = parse_frame(buf)
+    if body is None:
+        return ("no result" if len(buf) < 8 else "bad result"), code, b""
+    return "ok", code, body
 
 
-def main(argv):
-    """Serve requests: ``bootstrap.py SANDBOX UID GID [MODULE ...]`` (UID/GID ``-`` for no drop).
+def _spawn(request, sandbox, uid, timeout, namespaces, pipe):
+    """Fork the process that runs one call (process 1 of a new PID namespace when ``namespaces``)."""
+    r, w = pipe
+    in_namespace = namespaces is not None and namespaces.enter()
+    launcher = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.close(sys.stdin.fileno())
+            os.close(sys.stdout.fileno())
+            os.setpgid(0, 0)
+            # Seen from inside a new PID namespace, the launcher (outside it) is pid 0.
+            run_call(request, sandbox, uid, w, timeout, 0 if in_namespace else launcher)
+        finally:
+            os._exit(112)
+    if in_namespace:
+        namespaces.leave()
+    try:
+        os.setpgid(pid, pid)  # also here, so a kill right after the fork reaches the group
+    except OSError:
+        pass
+    os.close(w)
+    return pid, in_namespace
 
-    MODULEs are imported before the first fork, besides PRELOAD: the grader lists the third-party
-    and standard modules that the instructor's code imports.
-    """
-    sandbox, uid, gid = argv[0], argv[1], argv[2]
-    uid = None if uid == "-" else int(uid)
-    gid = None if gid == "-" else int(gid)
-    _preload(argv[3:])
+
+def serve(sandbox, isolating):
+    """Answer requests from stdin until it closes; each one runs in its own isolated process."""
     req_fd, resp_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    write_frame(resp_fd, json.dumps({"status": "ready"}).encode())
+    network = unshare(CLONE_NEWNET) if isolating else "the grader does not run as root"
+    namespaces = PidNamespaces() if isolating else None
+    if namespaces is not None and not namespaces.available:
+        namespaces = None
+    ready = {"status": "ready", "network_removed": network is None, "pid_namespaces": namespaces is not None}
+    write_frame(resp_fd, json.dumps(ready).encode())
+    number = 0
     while True:
         try:
             frame = read_frame(req_fd)
@@ -426,30 +283,32 @@ def main(argv):
             return 0
         request = decode(frame)
         timeout = float(request.pop("timeout"))
-        r, w = os.pipe()
+        uid = call_uid(number) if isolating else None
+        number += 1
         start = time.monotonic()
-        launcher = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(r)
-                os.close(req_fd)
-                os.close(resp_fd)
-                _run_child(request, sandbox, uid, gid, w, timeout, launcher)
-            finally:
-                os._exit(112)
-        try:
-            os.setpgid(pid, pid)  # also here, so a kill right after the fork reaches the group
-        except OSError:
-            pass
-        os.close(w)
+        r, w = os.pipe()
+        pid, in_namespace = _spawn(request, sandbox, uid, timeout, namespaces, (r, w))
         try:
             status, code, data = _wait(pid, r, timeout, req_fd)
         finally:
             os.close(r)
+            # Outside a PID namespace, processes the call started may have left its group: end them all.
+            if uid is not None and not in_namespace:
+                sweep(uid)
         header = {"status": status, "wait_status": code, "seconds": time.monotonic() - start}
         write_frame(resp_fd, json.dumps(header).encode())
         write_frame(resp_fd, data)
+
+
+def main(argv):
+    """``bootstrap.py SANDBOX isolate|plain [MODULE ...]``: preload the MODULEs, then serve.
+
+    MODULEs are imported before the first fork, besides PRELOAD: the grader lists the third-party and
+    standard modules that the instructor's code imports.
+    """
+    sandbox, mode = argv[0], argv[1]
+    _preload(argv[2:])
+    return serve(sandbox, mode == "isolate")
 
 
 if __name__ == "__main__":

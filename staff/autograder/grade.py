@@ -1,14 +1,15 @@
-"""Grade one submission (folder or zip) into ``results.json``, or a folder of submissions into a CSV.
+"""Grade one submission (folder or zip) into ``results.json``.
 
 :func:`grade` is the trusted process: it builds the sandbox, starts the student launcher, runs the
 grading tests (``staff/autograder/tests``) with pytest in this process, and writes ``results.json``
 in a ``finally`` block, so a crash anywhere still leaves a results file that says what happened.
+pytest's own output goes to stderr (``verbose``) or nowhere, never to stdout, and a closed pipe
+cannot stop it.
 """
 
-import csv
+import contextlib
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from .console import Tolerant
 from .results import GradescopePlugin, crash_results, write_results
 from .runner import DEFAULT_BUDGET, DEFAULT_TIMEOUT, StudentRunner
 from .sandbox import build_sandbox, preload_modules
+
+NOT_ISOLATED = "student code ran as the grader's own user, not isolated: start the grader as root to isolate it"
 
 GRADER_DIR = Path(__file__).resolve().parent
 TESTS_DIR = GRADER_DIR / "tests"
@@ -69,6 +73,7 @@ def grade(
     keyword=None,
     verbose=False,
     budget=DEFAULT_BUDGET,
+    isolate=True,
 ):
     """Grade ``submission`` and write Gradescope's ``results.json`` to ``results_path`` (always).
 
@@ -89,7 +94,9 @@ def grade(
     keyword : str, optional
         A pytest ``-k`` expression to grade only some tests (for staff).
     verbose : bool
-        Let pytest print every test's outcome.
+        Let pytest print every test's outcome (to stderr).
+    isolate : bool
+        Isolate student code (only possible as root); False runs it as the grader's own user.
 
     Returns
     -------
@@ -97,7 +104,7 @@ def grade(
         What was written to ``results_path``.
     """
     start = time.monotonic()
-    results, runner, sandbox, private = None, None, None, None
+    results, runner, sandbox, private, isolation = None, None, None, None, {}
     try:
         submission = Path(submission)
         if not submission.exists():
@@ -106,10 +113,15 @@ def grade(
         instructor = instructor_root()
         sandbox, _, notes = build_sandbox(instructor, submission)
         runner = StudentRunner(
-            sandbox, preload_modules(instructor), timeout=timeout, private_dir=private, budget=budget
+            sandbox, preload_modules(instructor), timeout=timeout, private_dir=private, budget=budget, isolate=isolate
         ).start()
+        isolation = {
+            "isolated": runner.isolated,
+            "network_removed": runner.network_removed,
+            "pid_namespaces": runner.pid_namespaces,
+        }
         if not runner.isolated:
-            notes.append("(student code ran as the grader's own user: start the grader as root to isolate it)")
+            notes.append(f"({NOT_ISOLATED})")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)
         args = [
             str(tests_dir),
@@ -123,7 +135,8 @@ def grade(
         ]
         if keyword:
             args += ["-k", keyword]
-        code = pytest.main(args, plugins=[plugin])
+        with contextlib.redirect_stdout(Tolerant(sys.stderr if verbose else None)):
+            code = pytest.main(args, plugins=[plugin])
         if plugin.collect_errors:
             results = crash_results("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
         elif not plugin.tests:
@@ -143,6 +156,8 @@ def grade(
             if results is None:  # interrupted: still leave a results file behind
                 results = crash_results("grading was interrupted")
             results["execution_time"] = round(time.monotonic() - start, 3)
+            # For staff (Gradescope shows extra_data to no student): how the code was isolated.
+            results["extra_data"] = isolation
             write_results(results_path, results)
     return results
 
@@ -161,66 +176,3 @@ def function_scores(results):
         got, total = scores.get(name, (0.0, 0.0))
         scores[name] = (got + float(test["score"]), total + float(test["max_score"]))
     return scores
-
-
-def batch(folder, csv_path, timeout=DEFAULT_TIMEOUT):
-    """Grade every submission (sub-folder or zip) in ``folder`` and write one CSV row per submission.
-
-    Each submission is graded in its own grader process, so one that breaks the grader cannot touch
-    the others. Columns: ``submission``, the points of each student function, ``total``,
-    ``max_score`` and ``note`` (why a submission could not be graded).
-
-    Parameters
-    ----------
-    folder : Path
-        Holds the submissions; hidden entries are skipped.
-    csv_path : Path
-        The CSV to write.
-    timeout : float
-        Per-call timeout handed to each grader.
-
-    Returns
-    -------
-    rows : list of dict
-        The rows written.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"folder must be a directory of submissions, got {folder}")
-    subs = [
-        p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
-    ]
-    rows, columns = [], []
-    with tempfile.TemporaryDirectory(prefix="cs231n-batch-") as tmp:
-        for i, sub in enumerate(subs):
-            out = Path(tmp) / f"{i}.json"
-            cmd = [
-                sys.executable,
-                "-m",
-                "staff.autograder",
-                "grade",
-                str(sub),
-                "--results",
-                str(out),
-                "--timeout",
-                str(timeout),
-            ]
-            subprocess.run(cmd, cwd=GRADER_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            results = json.loads(out.read_text()) if out.is_file() else crash_results("the grader did not finish")
-            scores = function_scores(results)
-            columns += [c for c in scores if c not in columns]
-            row = {
-                "submission": sub.name,
-                **{c: got for c, (got, _) in scores.items()},
-                "total": float(results.get("score", 0.0)),
-                "max_score": sum(total for _, total in scores.values()),
-                "note": "" if results.get("tests") else results.get("output", ""),
-            }
-            rows.append(row)
-            print(f"{sub.name}: {row['total']:g} / {row['max_score']:g}", flush=True)
-    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, ["submission", *columns, "total", "max_score", "note"], restval=0.0)
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows

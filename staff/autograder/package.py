@@ -5,18 +5,32 @@ Layout of the zip (it becomes ``/autograder/source``)::
     setup.sh              run once at image build: Python, a venv, requirements.txt
     run_autograder        run per submission: grades into /autograder/results/results.json
     requirements.txt
-    cs231n/               the instructor copy, solution included (the reference; root-only at run time)
-    staff/__init__.py, staff/markers.py, staff/autograder/   the grader and its grading tests
+    cs231n/               the reference: the student-owned files and the modules they import
+                          (sandbox.package_files; root-only at run time)
+    staff/__init__.py, staff/autograder/   the grader and its grading tests
+
+Every member comes from an allow-list: no stray file of the instructor's folders (an editor backup, a
+``layers.py.orig``, a cache) is packed.
 """
 
 import stat
 import zipfile
 from pathlib import Path
 
+from .sandbox import package_files
+
 # Files at the zip root that Gradescope executes.
 EXECUTABLES = ("setup.sh", "run_autograder")
 # A fixed timestamp makes the zip depend only on the files' contents.
 _EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def _grader_files(grader):
+    """The grader's own files: its modules, its settings and its grading tests (regular files only)."""
+    patterns = ("*.py", "pytest.ini", "tests/conftest.py", "tests/test_*.py")
+    for path in sorted({p for pattern in patterns for p in grader.glob(pattern)}):
+        if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
+            yield path
 
 
 def _members(repo_root):
@@ -25,12 +39,11 @@ def _members(repo_root):
     for name in EXECUTABLES:
         yield name, grader / name
     yield "requirements.txt", repo_root / "requirements.txt"
-    for top in (repo_root / "cs231n", grader):
-        for path in sorted(top.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                yield path.relative_to(repo_root).as_posix(), path
-    for name in ("__init__.py", "markers.py"):
-        yield f"staff/{name}", repo_root / "staff" / name
+    yield "staff/__init__.py", repo_root / "staff" / "__init__.py"
+    for rel in package_files(repo_root)[0]:
+        yield rel, repo_root / rel
+    for path in _grader_files(grader):
+        yield path.relative_to(repo_root).as_posix(), path
 
 
 def build_autograder_zip(repo_root: Path, out_zip: Path) -> Path:

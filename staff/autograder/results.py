@@ -20,29 +20,29 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 MAX_OUTPUT = 2000
 
 
-def write_results(path, results):
-    """Atomically write ``results`` (a dict) as JSON to ``path``; a missing folder is created private.
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: readers never see half a file.
 
-    Parameters
-    ----------
-    path : Path
-        Destination, e.g. ``/autograder/results/results.json``.
-    results : dict
-        Gradescope's top-level results object.
+    A missing folder is created private (student code runs as another user and must not read or plant
+    files there).
     """
     path = Path(path)
     if not path.parent.exists():
-        # Private from the start: student code runs as another user and must not read or plant files here.
         path.parent.mkdir(mode=0o700, parents=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_results(path, results):
+    """Atomically write ``results`` (Gradescope's top-level results object) as JSON to ``path``."""
+    write_atomically(path, json.dumps(results, indent=2))
 
 
 def crash_results(message):
@@ -99,6 +99,12 @@ class GradescopePlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-MAX_OUTPUT:]}")
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        # Every student call of this test is charged to the function it grades.
+        test = self.tests.get(item.nodeid)
+        self.runner.grading(test["function"] if test else None)
+
     def pytest_collection_finish(self, session):
         # session.items is final here: after any -k deselection and reordering.
         for item in session.items:
@@ -120,6 +126,8 @@ class GradescopePlugin:
                 "passed": None,
                 "output": "",
             }
+        # Every graded function gets an equal share of the time budget.
+        self.runner.grading(None, [t["function"] for t in self.tests.values()])
         # From now on a results file exists, even if the whole run is killed during the first test.
         write_results(self.results_path, self.results())
 
@@ -145,7 +153,7 @@ class GradescopePlugin:
     # -- results --------------------------------------------------------------------------------
     def results(self, final=False):
         """Build Gradescope's results object from what has been recorded so far."""
-        tests, by_function, hidden = [], {}, 0
+        tests = []
         for number, test in enumerate(self.tests.values(), start=1):
             passed = test["passed"] is True
             output = (
@@ -168,24 +176,38 @@ class GradescopePlugin:
                     "visibility": visibility,
                 }
             )
-            if visibility == "visible":
-                got, total = by_function.get(test["function"], (0.0, 0.0))
-                by_function[test["function"]] = (got + tests[-1]["score"], total + test["max_score"])
-            else:
-                hidden += 1
-        lines = list(self.notes)
-        lines += [f"{name}: {got:g} / {total:g}" for name, (got, total) in by_function.items()]
-        if hidden:
-            lines.append(f"{hidden} more tests are shown after the due date.")
         return {
             "score": sum(t["score"] for t in tests),
             "execution_time": round(time.monotonic() - self.start, 3),
-            "output": "\n".join(lines),
+            "output": "\n".join([*self.notes, *summary_lines(tests)]),
             "output_format": "text",
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
         }
+
+
+def summary_lines(tests):
+    """One line per student function: the points of its visible tests, and how many more are hidden.
+
+    E.g. ``affine_forward: 3 / 3 (1 more point is graded after the due date)``.
+    """
+    functions = {}
+    for test in tests:
+        got, total, hidden = functions.get(test["tags"][0], (0.0, 0.0, 0.0))
+        if test["visibility"] == "visible":
+            got, total = got + test["score"], total + test["max_score"]
+        else:
+            hidden += test["max_score"]
+        functions[test["tags"][0]] = (got, total, hidden)
+    lines = []
+    for name, (got, total, hidden) in functions.items():
+        line = f"{name}: {got:g} / {total:g}"
+        if hidden:
+            verb = "point is" if hidden == 1 else "points are"
+            line += f" ({hidden:g} more {verb} graded after the due date)"
+        lines.append(line)
+    return lines
 
 
 def _failure_text(report):

@@ -1,41 +1,44 @@
-"""The grader's handle on student code: every call runs in a separate, sandboxed process.
+"""The grader's handle on student code: every call runs in separate, sandboxed processes.
 
 :class:`StudentRunner` starts the launcher (``bootstrap.py``) once per grading run and sends it one
-request per call. Only plain data crosses the boundary (see :func:`bootstrap.encode`); a student error,
-an early exit, a crash or an overrun timeout comes back as a :class:`StudentError`, never as a value.
+request per call. Only plain data crosses the boundary (see ``codec``). A student error, an early exit,
+a crash, an overrun timeout, a changed input or a return value that is not plain data comes back as a
+:class:`StudentError` whose text is the feedback a student reads, never as a value.
+
+Time is shared fairly: the grading tests tell the runner which student function they grade
+(:meth:`StudentRunner.grading`), every function gets an equal share of the run's budget, and a function
+that overran its timeout fails its remaining calls at once, so one function that hangs never starves
+the others.
 """
 
+import copy
+import importlib
 import inspect
 import json
 import os
-import pwd
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-from . import bootstrap
-from .bootstrap import CodecError, decode, encode, read_frame, write_frame
+from .codec import CodecError, decode, encode, read_frame, write_frame
+from .mutation import first_change
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 10.0
 # Seconds all student calls of one grading run may take together: below Gradescope's 10 minutes,
 # so results.json is complete even when every function loops forever.
 DEFAULT_BUDGET = 480.0
-# The account student code runs as when the grader runs as root.
-UNPRIVILEGED_USER = "nobody"
+LAUNCHER = Path(__file__).resolve().with_name("bootstrap.py")
 
 
 class StudentError(Exception):
-    """Student code raised, exited, crashed, overran its timeout or returned something unusable."""
+    """Student code raised, exited, crashed, overran its time, changed its inputs or returned unusable data."""
 
 
-def drop_ids():
-    """Return ``(uid, gid)`` to run student code as, or ``(None, None)`` when not running as root."""
-    if os.geteuid() != 0:
-        return None, None
-    entry = pwd.getpwnam(UNPRIVILEGED_USER)
-    return entry.pw_uid, entry.pw_gid
+def isolating():
+    """True when student code can be isolated: the grader runs as root."""
+    return os.geteuid() == 0
 
 
 def _clean_env():
@@ -54,40 +57,67 @@ def _clean_env():
     return env
 
 
+def _seconds(s):
+    """A number of seconds for a message: ``2``, ``0.5``, ``18.5``."""
+    return f"{s:.3g}"
+
+
+def _parameter_names(module, function):
+    """Parameter names of the reference's ``module.function`` (for messages), or None."""
+    try:
+        target = importlib.import_module(module)
+        for part in function.split("."):
+            target = getattr(target, part)
+        return list(inspect.signature(target).parameters)
+    except Exception:  # not in the reference (or not introspectable): arguments are numbered
+        return None
+
+
 class StudentRunner:
-    """Run student functions from a sandbox in forked, isolated children of one launcher process.
+    """Run student functions from a sandbox in isolated processes started by one launcher.
 
     Parameters
     ----------
     sandbox : Path
-        Directory holding the ``cs231n`` package to import (instructor copy + student files).
+        Directory holding the ``cs231n`` package to import (given files + student files).
     preload : list of str
         Modules the launcher imports before running any student code (see ``sandbox.preload_modules``).
     timeout : float
-        Seconds each call may take before its process group is killed.
+        Seconds each call may take before it is killed.
     budget : float
-        Seconds all calls may take together; once spent, calls fail at once.
+        Seconds all calls may take together, shared equally by the student functions.
     private_dir : Path
         A directory only the grader can read (matplotlib's cache and the launcher's log go there).
+    isolate : bool
+        Isolate student code (only possible as root); False runs it as the grader's own user.
     """
 
-    def __init__(self, sandbox, preload=(), timeout=DEFAULT_TIMEOUT, private_dir=None, budget=DEFAULT_BUDGET):
+    def __init__(
+        self, sandbox, preload=(), timeout=DEFAULT_TIMEOUT, private_dir=None, budget=DEFAULT_BUDGET, isolate=True
+    ):
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not budget > 0:
             raise ValueError(f"budget must be a positive number of seconds, got {budget!r}")
-        self.budget = float(budget)
         self.sandbox = Path(sandbox)
         self.preload = list(preload)
         self.timeout = float(timeout)
+        self.budget = float(budget)
         self.private_dir = Path(private_dir) if private_dir is not None else None
-        self.uid, self.gid = drop_ids()
+        self.isolated = isolate and isolating()
+        self.network_removed = False
+        self.pid_namespaces = False
         self.proc = None
+        self.share = self.budget  # each function's share of the budget (see grading)
+        self.current = None  # the student function being graded
+        self.spent = {}  # function -> seconds its calls took
+        self.stopped = {}  # function -> why its remaining calls fail at once
 
-    @property
-    def isolated(self):
-        """True when student code runs as an unprivileged user (chrooted where the kernel permits)."""
-        return self.uid is not None
+    def grading(self, function, functions=None):
+        """Charge the next calls to ``function``; ``functions`` (all graded ones) sets the equal shares."""
+        if functions:
+            self.share = self.budget / len(set(functions))
+        self.current = function
 
     def start(self):
         """Start the launcher and wait until it has loaded numpy; return self."""
@@ -96,8 +126,8 @@ class StudentRunner:
         if self.private_dir is not None:
             env["MPLCONFIGDIR"] = str(self.private_dir / "mpl")
             log = open(self.private_dir / "launcher.log", "ab")
-        ids = ["-", "-"] if self.uid is None else [str(self.uid), str(self.gid)]
-        cmd = [sys.executable, "-I", bootstrap.__file__, str(self.sandbox), *ids, *self.preload]
+        mode = "isolate" if self.isolated else "plain"
+        cmd = [sys.executable, "-I", str(LAUNCHER), str(self.sandbox), mode, *self.preload]
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -121,10 +151,12 @@ class StudentRunner:
             ) from None
         if ready.get("status") != "ready":
             raise RuntimeError(f"the launcher did not start: {ready}")
+        self.network_removed = bool(ready.get("network_removed"))
+        self.pid_namespaces = bool(ready.get("pid_namespaces"))
         return self
 
     def close(self):
-        """Stop the launcher (its children are already gone after each call)."""
+        """Stop the launcher (every process of every call is already gone)."""
         if self.proc is not None:
             self.proc.stdin.close()
             try:
@@ -141,45 +173,82 @@ class StudentRunner:
     def __exit__(self, *exc):
         self.close()
 
-    def _request(self, request, what, timeout):
-        if self.proc is None:
-            raise RuntimeError("StudentRunner.start() was not called")
-        if self.budget <= 0:
-            raise StudentError(f"{what} was not run: the grading time budget is spent (earlier calls ran too long)")
-        limit = min(self.timeout if timeout is None else float(timeout), self.budget)
-        request = dict(request, timeout=limit)
-        start = time.monotonic()
+    def _limit(self, what, timeout):
+        """Seconds the next call may take; raise StudentError when its function may not run at all."""
+        function = self.current
+        if function in self.stopped:
+            raise StudentError(self.stopped[function])
+        left = min(self.share - self.spent.get(function, 0.0), self.budget)
+        if left <= 0:
+            raise StudentError(f"{what} was not run: the time for grading is used up")
+        return min(self.timeout if timeout is None else float(timeout), left)
+
+    def _exchange(self, request, what):
+        """Send one request; return ``(header, data)``. A lost launcher is replaced (StudentError)."""
         try:
             write_frame(self.proc.stdin.fileno(), encode(request))
             header = json.loads(read_frame(self.proc.stdout.fileno()))
-            data = read_frame(self.proc.stdout.fileno())
+            return header, read_frame(self.proc.stdout.fileno())
         except (EOFError, OSError):
             # The launcher died (killed from outside, out of memory): the next call gets a new one.
             self.proc.kill()
             self.close()
             self.start()
-            raise StudentError(f"{what} ended without returning a result (the student process was lost)") from None
+            raise StudentError(f"{what} stopped without returning: the process running it was lost") from None
+
+    def _request(self, request, what, timeout, names, mutable, no_warnings):
+        if self.proc is None:
+            raise RuntimeError("StudentRunner.start() was not called")
+        limit = self._limit(what, timeout)
+        sent = copy.deepcopy((request["args"], request["kwargs"]))
+        start = time.monotonic()
+        try:
+            header, data = self._exchange(dict(request, timeout=limit), what)
         finally:
-            # A call that lost the launcher spends the budget too, restart included.
-            self.budget -= time.monotonic() - start
-        status = header["status"]
-        if status == "timeout":
-            raise StudentError(f"{what} did not finish within {request['timeout']:g} s and was stopped")
-        if status != "ok":
-            raise StudentError(f"{what} ended without returning a result (the process exited or crashed)")
+            # Every call spends its function's share and the budget, a lost launcher's restart included.
+            elapsed = time.monotonic() - start
+            self.spent[self.current] = self.spent.get(self.current, 0.0) + elapsed
+            self.budget -= elapsed
+        if header["status"] == "timeout":
+            message = f"{what} did not finish within {_seconds(limit)} s and was stopped"
+            if self.current is not None:
+                self.stopped[self.current] = (
+                    f"{self.current} did not finish within {_seconds(limit)} s in an earlier test, so this test "
+                    "was not run"
+                )
+            raise StudentError(message)
+        if header["status"] != "ok":
+            raise StudentError(f"{what} stopped without returning: the process running it exited or crashed")
         try:
             reply = decode(data)
-        except CodecError as exc:
-            raise StudentError(f"{what} returned data the grader cannot read: {exc}") from None
-        if not isinstance(reply, dict) or len(reply) != 1:
-            raise StudentError(f"{what} returned data the grader cannot read")
+        except CodecError:
+            raise StudentError(f"{what} sent back a reply that is not plain data") from None
+        return self._judge(reply, what, sent, names, mutable, no_warnings)
+
+    def _judge(self, reply, what, sent, names, mutable, no_warnings):
+        """Turn a decoded reply into the return value, or a StudentError that says what went wrong."""
+        if not isinstance(reply, dict):
+            raise StudentError(f"{what} sent back a reply that is not plain data")
         if "error" in reply:
-            raise StudentError(f"{what} raised {reply['error']}")
+            raise StudentError(_raised(what, str(reply["error"]), reply.get("where")))
+        if "inputs_not_plain" in reply:
+            raise StudentError(f"{what} modified its inputs: it put {reply['inputs_not_plain']} into them")
+        changed = first_change(sent, reply.get("inputs"), names, mutable)
+        if changed:
+            raise StudentError(f"{what} modified its input {changed} in place: inputs must stay unchanged")
+        if "not_plain" in reply:
+            raise StudentError(
+                f"{what} returned something that is not plain data ({reply['not_plain']}): "
+                "return numpy arrays, numbers and tuples of them"
+            )
+        warned = reply.get("warnings") or []
+        if no_warnings and warned:
+            raise StudentError(f"{what} raised a warning: {warned[0]}")
         if "value" not in reply:
-            raise StudentError(f"{what} returned data the grader cannot read")
+            raise StudentError(f"{what} sent back a reply that is not plain data")
         return reply["value"]
 
-    def call(self, module, function, *args, timeout=None, **kwargs):
+    def call(self, module, function, *args, timeout=None, no_warnings=False, **kwargs):
         """Call ``module.function(*args, **kwargs)`` from the student's code and return its result.
 
         Parameters
@@ -189,9 +258,12 @@ class StudentRunner:
         function : str
             Attribute path inside the module, e.g. ``"affine_forward"`` or ``"Add.backward"``.
         *args, **kwargs
-            Plain data (arrays, numbers, str, None, tuples, lists, str-keyed dicts).
+            Plain data (arrays, numbers, str, None, tuples, lists, str-keyed dicts); none of them may be
+            changed by the call.
         timeout : float, optional
             Overrides the runner's timeout for this call.
+        no_warnings : bool
+            Fail when the call raises a warning (numpy's overflow, invalid value, ...).
 
         Returns
         -------
@@ -201,18 +273,21 @@ class StudentRunner:
         Raises
         ------
         StudentError
-            When the call raises, exits, crashes, times out or returns something that is not plain data.
+            When the call raises, exits, crashes, times out, changes an argument or returns something
+            that is not plain data.
         """
         request = {"kind": "call", "module": module, "function": function, "args": list(args), "kwargs": kwargs}
-        return self._request(request, f"{module.rsplit('.', 1)[-1]}.{function}", timeout)
+        names = _parameter_names(module, function)
+        return self._request(request, function, timeout, names, (), no_warnings)
 
-    def run(self, scenario, *args, timeout=None, label=None, **kwargs):
+    def run(self, scenario, *args, timeout=None, label=None, mutable=(), no_warnings=False, **kwargs):
         """Run ``scenario(*args, **kwargs)`` in the student process and return its result.
 
         ``scenario`` is a module-level function of the grading tests that imports what it needs from
         ``cs231n`` inside its body and returns plain data; its source is sent, not the object, and it
-        runs with ``np`` (numpy) in its globals. ``label`` names it in error messages (default: the
-        scenario's name), e.g. the student function it exercises.
+        runs with ``np`` (numpy) in its globals. ``label`` names it in messages (default: the
+        scenario's name), e.g. the student function it exercises. The scenario's arguments must come
+        back unchanged, except those named in ``mutable``.
 
         Returns and raises as :meth:`call`.
         """
@@ -226,4 +301,15 @@ class StudentRunner:
             "args": list(args),
             "kwargs": kwargs,
         }
-        return self._request(request, label or scenario.__name__, timeout)
+        names = list(inspect.signature(scenario).parameters)
+        return self._request(request, label or scenario.__name__, timeout, names, tuple(mutable), no_warnings)
+
+
+def _raised(what, error, where):
+    """The message for an error: the function that raised it, where, and the function being graded."""
+    if not isinstance(where, dict) or not isinstance(where.get("function"), str):
+        return f"{what} raised {error}"
+    place = f"{where.get('file')}, line {where.get('line')}"
+    if where["function"] == what:
+        return f"{what} raised {error} ({place})"
+    return f"{where['function']} raised {error} ({place}; called while grading {what})"

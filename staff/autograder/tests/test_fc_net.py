@@ -1,9 +1,11 @@
 """Grading tests for ``cs231n/classifiers/fc_net.py``: TwoLayerNet and FullyConnectedNet.
 
 Each scenario below runs twice: in the sandbox with the student's package, and here with the reference
-package (the same ``import`` resolves to the instructor's copy in this process). Loss tests set the
-parameters themselves, so a broken ``__init__`` costs only the ``__init__`` points (the nets still
-use the student's own layers, as in the assignment).
+package (the same ``import`` resolves to the instructor's copy in this process). Loss tests build the
+net with the given ``from_params`` (never the student's ``__init__``), so a broken ``__init__`` costs
+only the ``__init__`` points (the nets still use the student's own layers, as in the assignment).
+Besides the values, the docstrings' promises are graded: inputs of shape (N, d_1, ..., d_k), and a
+FullyConnectedNet without hidden layers (a softmax classifier).
 """
 
 import numpy as np
@@ -32,13 +34,11 @@ def net_params(net, seed, kwargs):
     return dict(getattr(fc_net, net)(**kwargs).params)
 
 
-def net_loss(net, kwargs, params, X, y):
-    """Build the net, set its params as the notebooks do, return its scores or (loss, grads)."""
+def net_loss(net, params, reg, X, y):
+    """Build the net around ``params`` with the given ``from_params``; return its scores or (loss, grads)."""
     from cs231n.classifiers import fc_net
 
-    model = getattr(fc_net, net)(**kwargs)
-    for k, v in params.items():
-        model.params[k] = v
+    model = getattr(fc_net, net).from_params(params, reg=reg)
     if y is None:
         return model.loss(X)
     loss, grads = model.loss(X, y)
@@ -52,17 +52,17 @@ def shapes(kwargs):
     return list(zip(dims[:-1], dims[1:]))
 
 
-def problem(kwargs, seed, reg):
-    """Constructor arguments with ``reg``, parameters, inputs X (N, D) and labels y (N,), from ``seed``."""
+def problem(kwargs, seed, reg, x_shape=None):
+    """Parameters, inputs X (N, D) (or ``x_shape``) and labels y (N,) for the net's sizes, from ``seed``."""
     rng = np.random.default_rng(seed)
     params = {}
     for i, (fan_in, fan_out) in enumerate(shapes(kwargs), start=1):
         params[f"W{i}"] = rng.standard_normal((fan_in, fan_out)) * 0.4
         params[f"b{i}"] = rng.standard_normal(fan_out) * 0.1
     N = 5
-    X = rng.standard_normal((N, kwargs["input_dim"]))
+    X = rng.standard_normal(x_shape or (N, kwargs["input_dim"]))
     y = rng.integers(0, kwargs["num_classes"], size=N)
-    return dict(kwargs, reg=reg), params, X, y
+    return params, reg, X, y
 
 
 def net_cases(method, points, hidden=False):
@@ -83,52 +83,47 @@ def test_init_makes_params_with_the_right_keys_and_shapes(student, net):
             raise AssertionError(f"{net}.params[{k!r}] has shape {np.shape(got[k])}, expected {shape}")
 
 
-@pytest.mark.parametrize("net", net_cases("__init__", 1))
-def test_init_draws_weights_from_the_global_rng_in_layer_order(student, net):
-    """weights are weight_scale * np.random.randn, W1 first; biases are zero"""
-    kwargs = NETS[net][0]
-    got = student.run(net_params, net, 231, kwargs, label=f"{net}.__init__")
-    expected = net_params(net, 231, kwargs)
+def _check_init(student, net, seed, kwargs):
+    got = student.run(net_params, net, seed, kwargs, label=f"{net}.__init__")
+    expected = net_params(net, seed, kwargs)
     assert_same_keys(f"{net}.params", got, expected)
     for k in expected:
         assert_close(f"{net}.params[{k!r}]", got[k], expected[k])
+
+
+@pytest.mark.parametrize("net", net_cases("__init__", 1))
+def test_init_draws_weights_from_the_global_rng_in_layer_order(student, net):
+    """weights are weight_scale * np.random.randn, W1 first; biases are zero"""
+    _check_init(student, net, 231, NETS[net][0])
 
 
 @pytest.mark.parametrize("net", net_cases("__init__", 1, hidden=True))
 def test_init_matches_reference_for_other_sizes(student, net):
     """params match the reference for other layer sizes"""
-    kwargs = NETS[net][1]
-    got = student.run(net_params, net, 7, kwargs, label=f"{net}.__init__")
-    expected = net_params(net, 7, kwargs)
-    assert_same_keys(f"{net}.params", got, expected)
-    for k in expected:
-        assert_close(f"{net}.params[{k!r}]", got[k], expected[k])
+    _check_init(student, net, 7, NETS[net][1])
 
 
 @pytest.mark.parametrize("net", net_cases("loss", 1))
 def test_scores_match_reference(student, net):
     """loss(X) returns the class scores"""
-    kwargs, params, X, _ = problem(NETS[net][0], seed=40, reg=0.0)
-    assert_close(
-        f"{net} scores",
-        student.run(net_loss, net, kwargs, params, X, None, label=f"{net}.loss"),
-        net_loss(net, kwargs, params, X, None),
-    )
+    params, reg, X, _ = problem(NETS[net][0], seed=40, reg=0.0)
+    got = student.run(net_loss, net, params, reg, X, None, label=f"{net}.loss")
+    assert_close(f"{net} scores", got, net_loss(net, params, reg, X, None))
 
 
 @pytest.mark.parametrize("reg", [0.0, 0.7], ids=["no_reg", "reg"])
 @pytest.mark.parametrize("net", net_cases("loss", 1))
 def test_loss_value_matches_reference(student, net, reg):
     """loss(X, y) returns the softmax loss plus 0.5 * reg * sum(W**2)"""
-    kwargs, params, X, y = problem(NETS[net][0], seed=41, reg=reg)
-    got, _ = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y, label=f"{net}.loss"), 2)
-    expected, _ = net_loss(net, kwargs, params, X, y)
+    inputs = problem(NETS[net][0], seed=41, reg=reg)
+    got, _ = unpack(f"{net}.loss", student.run(net_loss, net, *inputs, label=f"{net}.loss"), 2)
+    expected, _ = net_loss(net, *inputs)
     assert_close(f"{net} loss", got, expected)
 
 
-def _check_grads(student, net, kwargs, params, X, y):
-    _, got = unpack(f"{net}.loss", student.run(net_loss, net, kwargs, params, X, y, label=f"{net}.loss"), 2)
-    _, expected = net_loss(net, kwargs, params, X, y)
+def _check_grads(student, net, params, reg, X, y):
+    _, got = unpack(f"{net}.loss", student.run(net_loss, net, params, reg, X, y, label=f"{net}.loss"), 2)
+    _, expected = net_loss(net, params, reg, X, y)
     assert_same_keys(f"{net} grads", got, expected)
     for k in expected:
         assert_close(f"{net} grads[{k!r}]", got[k], expected[k])
@@ -144,3 +139,25 @@ def test_gradients_match_reference(student, net):
 def test_gradients_match_reference_for_other_sizes(student, net):
     """gradients match the reference for other layer sizes"""
     _check_grads(student, net, *problem(NETS[net][1], seed=43, reg=0.3))
+
+
+@pytest.mark.parametrize("net", net_cases("loss", 1))
+def test_loss_takes_inputs_of_any_shape(student, net):
+    """X of shape (N, d_1, ..., d_k) is flattened into rows: scores, loss and gradients match the reference"""
+    kwargs = dict(NETS[net][0], input_dim=12)
+    _check_grads(student, net, *problem(kwargs, seed=44, reg=0.2, x_shape=(5, 2, 3, 2)))
+
+
+# A FullyConnectedNet with no hidden layer is a softmax classifier: one affine layer, W1 and b1.
+SOFTMAX = {"hidden_dims": [], "input_dim": D, "num_classes": C, "weight_scale": 0.3, "dtype": "float64"}
+
+
+@pytest.mark.parametrize(
+    "method", [case(m, function=f"FullyConnectedNet.{m}", points=1, id=m) for m in ("__init__", "loss")]
+)
+def test_fully_connected_net_without_hidden_layers(student, method):
+    """hidden_dims=[] gives a softmax classifier (W1, b1 only) that matches the reference"""
+    if method == "__init__":
+        _check_init(student, "FullyConnectedNet", 5, SOFTMAX)
+    else:
+        _check_grads(student, "FullyConnectedNet", *problem(SOFTMAX, seed=45, reg=0.5))

@@ -55,7 +55,7 @@ GATES = [
     ("Multiply", (), (-2.0, 3.0), 0.5, False),
     ("Max", (), (4.0, -1.0), 2.0, False),
     ("Max", (), (-1.0, 4.0), 2.0, True),
-    ("Max", (), (3.0, 3.0), 2.0, True),
+    ("Max", (), (3.0, 3.0), 2.0, False),  # the docstring's promise: a tie sends the gradient to x
     ("AddConst", (1.0,), (0.3,), -0.7, False),
     ("MulConst", (-1.0,), (0.3,), 0.2, False),
     ("MulConst", (2.5,), (-1.2,), -0.4, True),

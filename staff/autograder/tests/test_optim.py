@@ -1,6 +1,8 @@
 """Grading tests for ``cs231n/optim.py``: sgd_momentum, rmsprop and adam against the reference.
 
-The scenario runs the update rule in the sandbox (student's ``optim``) and here (the reference).
+The scenario runs the update rule in the sandbox (student's ``optim``) and here (the reference). The
+module's promises are graded too: ``next_w`` keeps w's dtype, and no rule changes ``w`` or ``dw`` (the
+runner checks every argument but ``config``, which holds the rule's running state).
 """
 
 import numpy as np
@@ -35,7 +37,7 @@ def mid_training_config(rule, rng, shape):
 
 
 def _run_both(student, rule, w, dws, config):
-    got = unpack(rule, student.run(optim_steps, rule, w, dws, config, label=rule), 2)
+    got = unpack(rule, student.run(optim_steps, rule, w, dws, config, label=rule, mutable=["config"]), 2)
     return got, optim_steps(rule, w.copy(), dws, None if config is None else dict(config))
 
 
@@ -68,3 +70,15 @@ def test_several_steps_from_default_config_match_reference(student, rule):
     dws = [rng.standard_normal((2, 5)) for _ in range(5)]
     (got_w, _), (expected_w, _) = _run_both(student, rule, w, dws, None)
     assert_close(f"weights after 5 steps of {rule}", got_w, expected_w)
+
+
+@pytest.mark.parametrize("rule", [case(r, function=r, points=1, id=r) for r in RULES])
+def test_float32_weights_stay_float32(student, rule):
+    """float32 w and dw give a float32 next_w with the reference's values"""
+    rng = np.random.default_rng(53)
+    w, dw = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
+    (got_w, _), _ = _run_both(student, rule, w, [dw], None)
+    expected, _ = optim_steps(rule, w.astype(np.float64), [dw.astype(np.float64)], None)
+    if np.asarray(got_w).dtype != np.float32:
+        raise AssertionError(f"next_w of {rule} has dtype {np.asarray(got_w).dtype} for float32 w: keep w's dtype")
+    assert_close(f"next_w of {rule}", got_w, expected, rtol=1e-4, atol=1e-6)
