@@ -109,7 +109,7 @@ def make_submission(folder, replace=None, append=None):
     return folder
 
 
-def run_grader(submission, results, *extra, timeout=30):
+def run_grader(submission, results, *extra, timeout=30, env=None):
     """Run ``python -m staff.autograder grade`` and return the results object it wrote."""
     cmd = [
         sys.executable,
@@ -123,7 +123,7 @@ def run_grader(submission, results, *extra, timeout=30):
         str(timeout),
         *extra,
     ]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert results.is_file(), f"no results.json; stderr:\n{proc.stderr[-3000:]}"
     data = json.loads(results.read_text())
     validate_results(data)

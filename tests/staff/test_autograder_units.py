@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from staff import release
+from staff.autograder import submission
 from staff.autograder.codec import CodecError, decode, encode
 from staff.autograder.grade import past_due_date
 from staff.autograder.package import build_autograder_zip
@@ -108,6 +109,80 @@ def test_read_submission_finds_student_files_in_any_zip_layout(tmp_path, names):
     files, notes = read_submission(_write_zip(tmp_path / "sub.zip", members), STUDENT_PY)
     assert {rel: data.decode() for rel, data in files.items()} == {rel: f"# {name}\n" for name, rel in names.items()}
     assert any("cs231n/graph.py was not found" in n for n in notes)
+
+
+def _zip_with_lying_sizes(path, members, claimed):
+    """A zip of ``members``; the headers of those named in ``claimed`` give the size claimed there."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    raw = bytearray(path.read_bytes())
+    for name, size in claimed.items():
+        local, central = raw.find(name.encode()) - 30, raw.rfind(name.encode()) - 46
+        raw[local + 22 : local + 26] = raw[central + 24 : central + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_read_submission_never_reads_past_the_size_cap_whatever_the_headers_claim(tmp_path, monkeypatch):
+    cap = submission.MAX_FILE_BYTES
+    members = {
+        "cs231n/layers.py": b"# fine\n",
+        "cs231n/optim.py": b"#" * (cap * 8),  # claims 100 bytes
+        "cs231n/graph.py": b"#" * (cap * 8),  # an honest zip bomb: claims what it holds
+        "cs231n/classifiers/fc_net.py": b"#" * 100,  # claims 8 times the cap: the bytes decide, not the claim
+    }
+    claimed = {"cs231n/optim.py": 100, "cs231n/classifiers/fc_net.py": cap * 8}
+    path = _zip_with_lying_sizes(tmp_path / "sub.zip", members, claimed)
+    largest, read = [0], zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        data = read(self, n)
+        largest[0] = max(largest[0], len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    files, notes = read_submission(path, STUDENT_PY)
+    assert files == {"cs231n/layers.py": b"# fine\n", "cs231n/classifiers/fc_net.py": b"#" * 100}
+    assert largest[0] <= cap + 1
+    for name in ("cs231n/optim.py", "cs231n/graph.py"):
+        assert any(n.startswith(f"{name} was not graded") for n in notes), (name, notes)
+
+
+def _npz_member(name, data, compress):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
+        zf.writestr("tree.npy", _npy(np.array(json.dumps({"$a": "v0"}))))
+        zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _npy(array):
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _npy_claiming(shape, data):
+    """An .npy member whose header claims float64 ``shape`` but which holds only ``data``."""
+    buf = io.BytesIO()
+    buf.write(np.lib.format.magic(1, 0))
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buf.getvalue() + data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _npz_member("v0.npy", _npy(np.zeros(1 << 22)), compress=True),  # 32 MB that deflate to 32 KB
+        _npz_member("v0.npy", _npy_claiming((10**9,), bytes(32)), compress=False),  # claims 8 GB
+        _npz_member("v0.npy", _npy_claiming((2,), bytes(32)), compress=False),  # claims less than it holds
+    ],
+    ids=["compressed", "header_claims_more", "header_claims_less"],
+)
+def test_decode_never_inflates_or_allocates_more_than_the_payload_holds(data):
+    with pytest.raises(CodecError):
+        decode(data)
 
 
 def test_read_submission_prefers_the_cs231n_path_over_a_stray_copy(tmp_path):
