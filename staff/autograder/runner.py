@@ -178,10 +178,14 @@ class StudentRunner:
         function = self.current
         if function in self.stopped:
             raise StudentError(self.stopped[function])
-        left = min(self.share - self.spent.get(function, 0.0), self.budget)
-        if left <= 0:
+        if self.budget <= 0:
             raise StudentError(f"{what} was not run: the time for grading is used up")
-        return min(self.timeout if timeout is None else float(timeout), left)
+        left = self.share - self.spent.get(function, 0.0)
+        if left <= 0:
+            raise StudentError(
+                f"{what} was not run: {function} used up its share of the grading time ({_seconds(self.share)} s)"
+            )
+        return min(self.timeout if timeout is None else float(timeout), left, self.budget)
 
     def _exchange(self, request, what):
         """Send one request; return ``(header, data)``. A lost launcher is replaced (StudentError)."""

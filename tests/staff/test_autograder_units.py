@@ -7,6 +7,7 @@ import pwd
 import re
 import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -352,6 +353,78 @@ def test_runner_fails_calls_at_once_when_the_time_budget_is_spent(runner):
             tight.call("cs231n.layers", "spin")
         with pytest.raises(StudentError, match="time for grading is used up"):
             tight.call("cs231n.layers", "double", 1)
+
+
+def test_runner_gives_every_function_an_equal_share_of_the_budget(runner):
+    shared = StudentRunner(runner.sandbox, runner.preload, timeout=10, budget=2.0)
+    with shared:
+        shared.grading("spin", ["spin", "double"])
+        with pytest.raises(StudentError, match="did not finish within 1 s and was stopped"):
+            shared.call("cs231n.layers", "spin")
+        with pytest.raises(StudentError, match="spin did not finish within 1 s in an earlier test"):
+            shared.call("cs231n.layers", "spin")
+        shared.grading("double")
+        assert shared.call("cs231n.layers", "double", 3) == 6
+
+
+UID_PROCESSES = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+uid = bootstrap.call_uid(int(sys.argv[2]))
+if os.fork() == 0:
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    if os.fork() == 0:
+        os.setsid()
+        time.sleep(60)
+    os._exit(0)
+os.wait()
+time.sleep(0.2)
+print(uid, flush=True)
+sys.stdin.readline()
+bootstrap.sweep(uid)
+print("swept", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _pids_of_user(uid):
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                if any(line.split()[:2] == ["Uid:", str(uid)] for line in f):
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing user ids needs root")
+def test_sweep_kills_every_process_of_a_calls_user_where_there_are_no_namespaces():
+    launcher = Path(__file__).resolve().parents[2] / "staff" / "autograder"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", UID_PROCESSES, str(launcher), "17"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    uid = None
+    try:
+        uid = int(proc.stdout.readline())
+        assert _pids_of_user(uid), "the sleeper did not start"
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "swept"
+        deadline = time.monotonic() + 5
+        while any(map(_running, _pids_of_user(uid))) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, _pids_of_user(uid)))
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        for pid in _pids_of_user(uid) if uid is not None else []:
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_runner_replaces_a_launcher_that_was_killed(runner):
