@@ -131,7 +131,10 @@ def _names(paths):
 
 
 def ignored_notes(paths, wanted, given):
-    """Notes saying why each of ``paths`` (files not graded) was ignored.
+    """Notes saying why ``paths`` (the files of a submission that were not taken) were ignored.
+
+    Misnamed copies of a student file get a note each, with the name they probably meant; the rest
+    are grouped by reason, so a whole kit folder gives a few lines.
 
     Parameters
     ----------
@@ -142,25 +145,29 @@ def ignored_notes(paths, wanted, given):
     given : list of str
         The kit's other modules (``cs231n/layer_utils.py``, ...): the course's copy is always used.
     """
-    notes, notebooks, other = [], [], []
     given_names = {g.rsplit("/", 1)[-1] for g in given}
     wanted_names = {w.rsplit("/", 1)[-1]: w for w in wanted}
+    groups = {
+        "given files and tests (the course's copy is used)": [],
+        "notebooks and their exports (not graded by the autograder)": [],
+        f"other files (only {', '.join(wanted)} are graded)": [],
+    }
+    given_group, notebook_group, other_group = groups
+    notes = []
     for path in sorted(paths):
         name = path.rsplit("/", 1)[-1]
+        close = difflib.get_close_matches(name, list(wanted_names), n=1, cutoff=0.7) if name.endswith(".py") else []
         if path.lower().endswith(NOT_AUTOGRADED):
-            notebooks.append(path)
-        elif name.endswith(".py") and (name in given_names or name.startswith(("test_", "conftest"))):
-            notes.append(f"ignored {path}: given files and tests come from the course's copy, not from submissions")
-        elif name.endswith(".py"):
-            close = difflib.get_close_matches(name, list(wanted_names), n=1, cutoff=0.7)
-            hint = f"; did you mean {wanted_names[close[0]]}?" if close else ""
-            notes.append(f"ignored {path}: not a file of the assignment{hint}")
+            groups[notebook_group].append(path)
+        elif name in given_names or name.startswith(("test_", "conftest")) or path.startswith("cs231n/"):
+            groups[given_group].append(path)
+        elif close:
+            notes.append(f"ignored {path}: not a file of the assignment; did you mean {wanted_names[close[0]]}?")
         else:
-            other.append(path)
-    if notebooks:
-        notes.append(f"not graded by the autograder (notebooks and their exports): {_names(notebooks)}")
-    if other:
-        notes.append(f"ignored {_names(other)}: only {', '.join(wanted)} are graded")
+            groups[other_group].append(path)
+    for reason, members in groups.items():
+        if members:
+            notes.append(f"ignored {reason}: {_names(members)}")
     return notes
 
 
