@@ -33,6 +33,10 @@ RANGES = {
 }
 
 
+# Short names people write for a key, which no spelling distance would suggest.
+ALIASES = {"lr": "learning_rate", "eps": "epsilon", "mu": "momentum", "rho": "decay_rate"}
+
+
 def _describe(low, high, closed):
     return f"in [{low:g}, {high:g})" if high < math.inf else (f">= {low:g}" if closed else f"> {low:g}")
 
@@ -72,7 +76,9 @@ def check_config(rule, config, w=None, start=False):
         raise TypeError(f"{rule}: config must be a dict{hint} or None, got {type(config).__name__} {config!r}")
     for key, value in config.items():
         if key not in hyper + state:
-            close = difflib.get_close_matches(str(key), hyper + state, n=1)
+            close = (
+                [ALIASES[key]] if ALIASES.get(key) in hyper else difflib.get_close_matches(str(key), hyper + state, n=1)
+            )
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"{rule}: unknown config key {key!r} (it takes {', '.join(hyper + state)}){hint}")
         if key in RANGES:

@@ -19,7 +19,8 @@ Example::
 
 The learning-rate schedules (``lr_schedule``) live in ``cs231n/schedules.py``, the checkpoint files
 (``checkpoint_name``, ``resume_from``) in ``cs231n/checkpoints.py``, the choice of numpy's BLAS threads
-(``num_threads``) in ``cs231n/threads.py``; this module is the training loop.
+(``num_threads``) in ``cs231n/threads.py`` and the checks of what the Solver is given in
+``cs231n/solver_checks.py``; this module is the training loop.
 """
 
 import functools
@@ -339,8 +340,11 @@ class Solver:
 
         Raises
         ------
+        NonFiniteDataError
+            When a minibatch loss is NaN or inf because the minibatch holds NaN or inf (the message
+            names the rows of X_train).
         LossDivergedError
-            When a minibatch loss is NaN or inf; checkpoints written before are kept.
+            When a minibatch loss is NaN or inf on finite data; checkpoints written before are kept.
         """
         with blas_threads(self.num_threads) as note:
             if self.verbose:

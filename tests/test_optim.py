@@ -200,7 +200,9 @@ def test_sgd_with_a_bare_learning_rate_says_how_to_write_it():
     "rule, key, suggestion",
     [
         (optim.sgd, "learning_rte", "learning_rate"),
-        (optim.sgd, "lr", None),
+        (optim.sgd, "lr", "learning_rate"),
+        (optim.sgd, "learning", "learning_rate"),
+        (optim.sgd, "step", None),
         (optim.sgd_momentum, "momentun", "momentum"),
         (optim.rmsprop, "decay", "decay_rate"),
         (optim.adam, "beta_1", "beta1"),
