@@ -30,13 +30,13 @@ def function_name(f):
 
 
 def describe(value):
-    """A few words on what a function returned, e.g. 'an array of shape (3,)' or 'a tuple of 2 items'."""
+    """A few words on what a function returned, e.g. 'a float64 array of shape (3,)' or 'a tuple of 2 items'."""
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} ({value.dtype})"
+        return f"a {value.dtype} array of shape {value.shape}"
     return f"a {type(value).__name__}"
 
 

@@ -353,7 +353,7 @@ BAD_CALLS = [
     (
         "non-scalar f",
         lambda: eval_numerical_gradient(lambda v: v * 2, np.ones(3)),
-        r"f \(.*lambda.*\) returned an array of shape \(3,\)",
+        r"f \(.*lambda.*\) returned a float64 array of shape \(3,\)",
     ),
     (
         "f returns (loss, grad)",
@@ -420,7 +420,7 @@ BAD_CALLS = [
     (
         "check_gradient: non-scalar f",
         lambda: check_gradient(lambda v: v, np.ones(2), np.ones(2)),
-        r"f \(.*\) returned an array of shape \(2,\).*df",
+        r"f \(.*\) returned a float64 array of shape \(2,\).*df",
     ),
     (
         "check_gradient: df shape",
@@ -460,7 +460,7 @@ BAD_CALLS = [
     (
         "check_layer: forward returns out only",
         lambda: check_layer(np.tanh, relu_backward, [np.ones(2)]),
-        r"forward must return \(out, cache\), but .*tanh returned an array",
+        r"forward must return \(out, cache\), but .*tanh returned a float64 array of shape \(2,\)",
     ),
     (
         "check_layer: not callable",
