@@ -104,7 +104,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
         ``sum((f(x + h e_i) - f(x - h e_i)) * df) / (2h)`` for every entry i.
     """
     _check_arguments(f, x, h)
-    df = _float_array(df, "df")
+    df = _number_array(df, "df")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     while not it.finished:
@@ -145,7 +145,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
         The relative error of each checked entry.
     """
     _check_arguments(f, x, h)
-    analytic_grad = _float_array(analytic_grad, "analytic_grad")
+    analytic_grad = _number_array(analytic_grad, "analytic_grad")
     if analytic_grad.shape != x.shape:
         raise ValueError(f"analytic_grad has shape {analytic_grad.shape} but x has shape {x.shape}")
     if not isinstance(num_checks, numbers.Integral) or num_checks < 0:
@@ -179,7 +179,7 @@ def rel_error(x, y):
     -------
     float
     """
-    x, y = _float_array(x, "x"), _float_array(y, "y")
+    x, y = _number_array(x, "x"), _number_array(y, "y")
     if x.shape != y.shape and x.ndim and y.ndim:
         raise ValueError(
             f"rel_error compares arrays of the same shape, got x of shape {x.shape} and y of shape {y.shape}"
@@ -199,6 +199,10 @@ def _check_arguments(f, x, h):
         raise ValueError(f"x must have a floating dtype to be perturbed by h, got {x.dtype}")
     if not x.flags.writeable:
         raise ValueError("x must be writeable: it is perturbed in place (pass a copy)")
+    _check_step(h)
+
+
+def _check_step(h):
     if not (isinstance(h, numbers.Real) and np.isfinite(h) and h > 0):
         raise ValueError(f"h must be a positive finite step, got {h!r}")
 
@@ -208,7 +212,7 @@ def _check_not_empty(x, name):
         raise ValueError(f"{name} is empty (shape {x.shape}): there is no gradient to check")
 
 
-def _float_array(a, name):
+def _number_array(a, name):
     """``a`` as an array of real numbers, or ValueError naming ``name``."""
     arr = np.asarray(a)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
@@ -251,7 +255,7 @@ def check_gradient(f, x, analytic_grad, df=None, h=1e-5, function="f", param="x"
     _check_arguments(f, x, h)
     _check_not_empty(x, "x")
     if df is not None:
-        df = _float_array(df, "df")
+        df = _number_array(df, "df")
     if batch_size is not None and not (isinstance(batch_size, numbers.Integral) and batch_size > 0):
         raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}")
     if reg is not None and not (isinstance(reg, numbers.Real) and np.isfinite(reg)):
@@ -297,14 +301,14 @@ def check_layer(forward, backward, inputs, dout=None, names=None, h=1e-5, seed=0
         if not isinstance(v, np.ndarray) or not np.issubdtype(v.dtype, np.floating):
             raise ValueError(f"inputs[{i}] must be a float numpy array, got {_what(v)}")
         _check_not_empty(v, f"inputs[{i}]")
-    _check_arguments(forward, inputs[0].copy(), h)  # h; the inputs themselves are only read (checks use copies)
+    _check_step(h)  # the inputs are only read: the checks perturb copies
     if names is None:
         names = ["x", "w", "b"][: len(inputs)] if len(inputs) <= 3 else [f"x{i}" for i in range(len(inputs))]
     names = [str(nm) for nm in names]
     if len(names) != len(inputs):
         raise ValueError(f"names has {len(names)} entries but inputs has {len(inputs)}")
     if dout is not None:
-        dout = _float_array(dout, "dout")
+        dout = _number_array(dout, "dout")
     return check_layer_inputs(forward, backward, inputs, dout, names, h, seed, kwargs)
 
 
@@ -333,16 +337,18 @@ def check_model(model, X, y, names=None, h=1e-5):
     params = getattr(model, "params", None)
     if not isinstance(params, dict) or not callable(getattr(model, "loss", None)):
         raise ValueError(f"model must have a dict params and a method loss(X, y), got {type(model).__name__}")
-    X = _float_array(X, "X")
+    X = _number_array(X, "X")
     if X.ndim < 1 or X.shape[0] == 0:
         raise ValueError(f"X must be a non-empty batch of shape (N, ...), got shape {X.shape}")
+    _check_step(h)
     names = sorted(params) if names is None else [str(nm) for nm in names]
     for nm in names:
         if nm not in params:
             raise ValueError(f"names: {nm!r} is not in model.params (it has {', '.join(sorted(params))})")
         if not isinstance(params[nm], np.ndarray) or not np.issubdtype(params[nm].dtype, np.floating):
             raise ValueError(f"model.params[{nm!r}] must be a float numpy array, got {_what(params[nm])}")
-        _check_arguments(model.loss, params[nm], h)
+        if not params[nm].flags.writeable:
+            raise ValueError(f"model.params[{nm!r}] must be writeable: it is perturbed in place")
         _check_not_empty(params[nm], f"model.params[{nm!r}]")
     return check_model_params(model, X, y, names, h)
 
