@@ -221,6 +221,8 @@ class StudentRunner:
                     "was not run"
                 )
             raise StudentError(message)
+        if header["status"] == "bad result":
+            raise StudentError(f"{what} returned more data than the grader accepts (the inputs are small)")
         if header["status"] != "ok":
             raise StudentError(f"{what} stopped without returning: the process running it exited or crashed")
         try:

@@ -129,6 +129,53 @@ def given_files(instructor_root):
     return [rel for rel in package_files(instructor_root)[0] if rel not in owned]
 
 
+def _provided(dotted, present):
+    """The path of the module ``dotted`` among the ``present`` files, or None."""
+    base = dotted.replace(".", "/")
+    return next((rel for rel in (f"{base}.py", f"{base}/__init__.py") if rel in present), None)
+
+
+def unavailable_imports(rel, data, root, present):
+    """Notes for the package modules that a student file imports but grading does not provide.
+
+    The file is parsed, never run; one that does not parse gets no note (its import reports why).
+
+    Parameters
+    ----------
+    rel : str
+        The student file, e.g. ``cs231n/layers.py``; ``data`` is its content.
+    root : Path
+        The instructor's folder (to read what a package's ``__init__.py`` defines).
+    present : set of str
+        The package files of the sandbox.
+    """
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    package = rel[:-3].replace("/", ".").rsplit(".", 1)[0]
+    missing = {}  # module -> imported when the file is imported (else inside a function)
+    for node, eager in _imports(tree):
+        modules = _import_targets(node, package)
+        if isinstance(node, ast.ImportFrom):
+            found = _provided(modules[0], present)
+            if found is None:
+                modules = modules[:1]
+            else:  # from a package: a name that is neither one of its modules nor defined in its __init__
+                defined = (Path(root) / found).read_text(encoding="utf-8") if found.endswith("__init__.py") else ""
+                modules = [
+                    m for m in modules[1:] if found.endswith("__init__.py") and m.rsplit(".", 1)[1] not in defined
+                ]
+        for m in modules:
+            if m.split(".")[0] == PACKAGE and _provided(m, present) is None:
+                missing[m] = missing.get(m, False) or eager
+    fails = {True: f"none of {rel} can be graded", False: "the functions that import it fail"}
+    return [
+        f"{rel} imports {name}, which the autograder does not provide: remove that import, or {fails[eager]}"
+        for name, eager in sorted(missing.items())
+    ]
+
+
 def build_sandbox(instructor_root, submission, parent=None):
     """Create the sandbox: the given files with the submission's student-owned files.
 
@@ -155,6 +202,8 @@ def build_sandbox(instructor_root, submission, parent=None):
     given = given_files(instructor_root)
     kit = [p.relative_to(instructor_root).as_posix() for p in (instructor_root / PACKAGE).rglob("*.py")]
     files, notes = read_submission(submission, owned, kit)
+    for rel, data in files.items():
+        notes += unavailable_imports(rel, data, instructor_root, set(given) | set(owned))
     sandbox = Path(tempfile.mkdtemp(prefix="cs231n-sandbox-", dir=parent))
     try:
         for rel in given:

@@ -225,6 +225,19 @@ def test_sandbox_takes_student_files_from_submission_and_the_rest_from_the_instr
     assert stat.S_IMODE(sandbox.stat().st_mode) == 0o755
 
 
+def test_sandbox_notes_a_student_import_of_a_module_grading_does_not_provide(tmp_path):
+    sub = _write_zip(
+        tmp_path / "sub.zip",
+        {"layers.py": "from cs231n.gradient_check import rel_error\nfrom .layer_utils import affine_relu_forward\n"},
+    )
+    _, _, notes = build_sandbox(REPO_ROOT, sub, parent=tmp_path)
+    imports = [n for n in notes if " imports " in n]
+    assert imports == [
+        "cs231n/layers.py imports cs231n.gradient_check, which the autograder does not provide: remove that "
+        "import, or none of cs231n/layers.py can be graded"
+    ]
+
+
 @pytest.mark.parametrize(
     "due, expected", [("2020-01-01T00:00:00+00:00", True), ("2999-01-01T00:00:00-08:00", False), (None, False)]
 )

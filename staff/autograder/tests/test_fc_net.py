@@ -4,8 +4,9 @@ Each scenario below runs twice: in the sandbox with the student's package, and h
 package (the same ``import`` resolves to the instructor's copy in this process). Loss tests build the
 net with the given ``from_params`` (never the student's ``__init__``), so a broken ``__init__`` costs
 only the ``__init__`` points (the nets still use the student's own layers, as in the assignment).
-Besides the values, the docstrings' promises are graded: inputs of shape (N, d_1, ..., d_k), and a
-FullyConnectedNet without hidden layers (a softmax classifier).
+Besides the values, the docstrings' promises are graded: inputs of shape (N, d_1, ..., d_k), a
+FullyConnectedNet without hidden layers (a softmax classifier), and a float32 FullyConnectedNet that
+computes in float32.
 """
 
 import numpy as np
@@ -161,3 +162,30 @@ def test_fully_connected_net_without_hidden_layers(student, method):
         _check_init(student, "FullyConnectedNet", 5, SOFTMAX)
     else:
         _check_grads(student, "FullyConnectedNet", *problem(SOFTMAX, seed=45, reg=0.5))
+
+
+def _float32(values):
+    return {k: v.astype(np.float32) for k, v in values.items()}
+
+
+@pytest.mark.parametrize("method", [case("loss", function="FullyConnectedNet.loss", points=1, id="loss")])
+def test_fully_connected_net_keeps_float32(student, method):
+    """a float32 net (its dtype) gives float32 scores and gradients with the reference's values"""
+    params, reg, X, y = problem(NETS["FullyConnectedNet"][0], seed=46, reg=0.3)
+    params = _float32(params)
+    scores = student.run(net_loss, "FullyConnectedNet", params, reg, X, None, label="FullyConnectedNet.loss")
+    _, grads = unpack(
+        "FullyConnectedNet.loss",
+        student.run(net_loss, "FullyConnectedNet", params, reg, X, y, label="FullyConnectedNet.loss"),
+        2,
+    )
+    wide = {k: v.astype(np.float64) for k, v in params.items()}
+    expected_scores = net_loss("FullyConnectedNet", wide, reg, X.astype(np.float32).astype(np.float64), None)
+    _, expected = net_loss("FullyConnectedNet", wide, reg, X.astype(np.float32).astype(np.float64), y)
+    assert_same_keys("FullyConnectedNet grads", grads, expected)
+    for what, got, want in [("scores", scores, expected_scores)] + [
+        (f"grads[{k!r}]", grads[k], expected[k]) for k in expected
+    ]:
+        if np.asarray(got).dtype != np.float32:
+            raise AssertionError(f"FullyConnectedNet {what} has dtype {np.asarray(got).dtype} for a float32 net")
+        assert_close(f"FullyConnectedNet {what}", got, want, rtol=1e-3, atol=1e-4)
