@@ -351,7 +351,13 @@ def test_a_zip_member_with_a_lying_header_costs_only_that_file(tmp_path):
 
 # -- 7. Given files come from an allow-list -----------------------------------------------------------
 
-STRAYS = ["cs231n/layers.py.orig", "cs231n/layers_backup.py", "cs231n/.#fc_net.py", "cs231n/notes.txt"]
+STRAYS = [
+    "cs231n/layers.py.orig",
+    "cs231n/layers_backup.py",
+    "cs231n/.#fc_net.py",
+    "cs231n/notes.txt",
+    "cs231n/__pycache__/solution.cpython-311.pyc",
+]
 
 
 def test_stray_files_of_the_instructor_copy_reach_neither_the_sandbox_nor_the_autograder_zip(tmp_path):
@@ -360,6 +366,7 @@ def test_stray_files_of_the_instructor_copy_reach_neither_the_sandbox_nor_the_au
         shutil.copytree(REPO_ROOT / rel, repo / rel, ignore=shutil.ignore_patterns("__pycache__", "build"))
     shutil.copy(REPO_ROOT / "requirements.txt", repo / "requirements.txt")
     for rel in STRAYS:
+        (repo / rel).parent.mkdir(exist_ok=True)
         (repo / rel).write_text("SOLUTION = 'the reference answers'\n")
     sandbox, _, _ = build_sandbox(repo, make_submission(tmp_path / "sub"), parent=tmp_path)
     in_sandbox = {p.relative_to(sandbox).as_posix() for p in sandbox.rglob("*")}
@@ -367,7 +374,13 @@ def test_stray_files_of_the_instructor_copy_reach_neither_the_sandbox_nor_the_au
         in_zip = set(zf.namelist())
     for rel in STRAYS:
         assert rel not in in_sandbox and rel not in in_zip, rel
-    assert not any("__pycache__" in p or p.endswith(".pyc") for p in in_sandbox | in_zip)
+    # The sandbox holds bytecode the grader compiled from its own files only; the zip holds none.
+    assert {p for p in in_sandbox if p.endswith(".pyc")} == {
+        f"{p.rsplit('/', 1)[0]}/__pycache__/{p.rsplit('/', 1)[1][:-3]}.{sys.implementation.cache_tag}.pyc"
+        for p in in_sandbox
+        if p.endswith(".py")
+    }
+    assert not any("__pycache__" in p or p.endswith(".pyc") for p in in_zip)
 
 
 # -- 8. Runs without isolation say so, on stderr and in the CSV --------------------------------------
