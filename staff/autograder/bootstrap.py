@@ -36,6 +36,9 @@ UID_BASE = 1 << 31
 CALLS_PER_LAUNCHER = 256
 # Passes of kill(-1) that end a call's user's processes.
 SWEEPS = 3
+# Seconds an overdue call has to say where it is, and the largest such report.
+HANG_REPORT = 0.3
+MAX_REPORT = 1 << 16
 
 # Modules that student code may import: after the chroot nothing more can be read from the Python
 # installation, so they are loaded before the first fork.
@@ -182,6 +185,31 @@ class PidNamespaces:
         self.own = None
 
 
+def _stop_overdue(pid, result_fd):
+    """Ask an overdue call where it is (SIGUSR1, see ``child.report_hang``), then kill it.
+
+    Returns ``("timeout", wait status, the report or b"")``.
+    """
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        pass
+    buf, deadline = bytearray(), time.monotonic() + HANG_REPORT
+    while (left := deadline - time.monotonic()) > 0 and select.select([result_fd], [], [], left)[0]:
+        chunk = os.read(result_fd, 1 << 16)
+        if not chunk or len(buf) > MAX_REPORT:
+            break
+        buf += chunk
+        if parse_frame(buf) is not None:
+            break
+    _kill(pid)
+    try:
+        code = os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        code = None
+    return "timeout", code, parse_frame(buf) or b""
+
+
 def _wait(pid, result_fd, timeout, request_fd):
     """Collect a call's reply frame; kill the call's process group at the deadline.
 
@@ -202,8 +230,7 @@ def _wait(pid, result_fd, timeout, request_fd):
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            status = "timeout"
-            break
+            return _stop_overdue(pid, result_fd)
         ready, _, _ = select.select([result_fd, request_fd], [], [], min(left, 0.05))
         if request_fd in ready:
             _kill(pid)

@@ -12,7 +12,8 @@ student code is imported it
 
 It then runs one request and writes one reply (plain data, see ``codec``): the return value, the
 arguments as they are after the call (the grader compares them with its own copies), the warnings the
-call raised, or the error with the student function it came from. Nothing here decides a grade: the
+call raised, or the error with the student function it came from; at its deadline (SIGUSR1) it writes
+instead where it was, so a timeout can name the function that hung. Nothing here decides a grade: the
 reply is only data for the trusted process to judge.
 
 The standard library and numpy only: the launcher imports this module by file name.
@@ -23,6 +24,7 @@ import importlib
 import math
 import os
 import resource
+import signal
 import sys
 import traceback
 import warnings
@@ -125,23 +127,43 @@ def _public(qualname):
     return all(not part.startswith("_") or part.startswith("__") for part in qualname.split("."))
 
 
-def where_raised(exc, root):
-    """Name the innermost public function of the ``cs231n`` package in the traceback of ``exc``.
+def _innermost(frames, root):
+    """The innermost public function of the ``cs231n`` package among ``frames`` ((frame, line), outer first).
 
     Returns
     -------
     where : dict or None
         ``{"function": "relu_forward", "file": "cs231n/layers.py", "line": 123}``, or None when no
-        frame of the package is in the traceback (the error came from the grading scenario itself).
+        frame is in the package (the grading scenario itself).
     """
     package = os.path.join(root, "cs231n")
     found = None
-    for frame, line in traceback.walk_tb(exc.__traceback__):
+    for frame, line in frames:
         path = frame.f_code.co_filename
         qualname = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
         if path.startswith(package + os.sep) and _public(qualname):
             found = {"function": qualname, "file": os.path.relpath(path, root), "line": line}
     return found
+
+
+def where_raised(exc, root):
+    """Name the innermost public function of the package in the traceback of ``exc`` (see _innermost)."""
+    return _innermost(traceback.walk_tb(exc.__traceback__), root)
+
+
+def report_hang(result_fd, root):
+    """On SIGUSR1 (sent at the deadline), write where the call is and exit.
+
+    Student code that catches the signal itself, or is inside a long C call, simply gets no report:
+    the launcher kills it a moment later anyway.
+    """
+
+    def handler(signum, frame):
+        where = _innermost(reversed(list(traceback.walk_stack(frame))), root)
+        write_frame(result_fd, encode({"running": where}))
+        os._exit(0)
+
+    signal.signal(signal.SIGUSR1, handler)
 
 
 def _target(request):
@@ -196,5 +218,6 @@ def run_call(request, sandbox, uid, result_fd, timeout, parent):
     """Body of the process that runs student code: isolate, import, run one request, write the reply."""
     root = isolate(sandbox, uid, timeout, parent)
     prepare_imports(root)
+    report_hang(result_fd, root)
     write_frame(result_fd, _encode(run(request, root)))
     os._exit(0)

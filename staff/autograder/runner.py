@@ -214,7 +214,7 @@ class StudentRunner:
             self.spent[self.current] = self.spent.get(self.current, 0.0) + elapsed
             self.budget -= elapsed
         if header["status"] == "timeout":
-            message = f"{what} did not finish within {_seconds(limit)} s and was stopped"
+            message = f"{what} did not finish within {_seconds(limit)} s and was stopped{_hung_at(what, data)}"
             if self.current is not None:
                 self.stopped[self.current] = (
                     f"{self.current} did not finish within {_seconds(limit)} s in an earlier test, so this test "
@@ -309,6 +309,18 @@ class StudentRunner:
         }
         names = list(inspect.signature(scenario).parameters)
         return self._request(request, label or scenario.__name__, timeout, names, tuple(mutable), no_warnings)
+
+
+def _hung_at(what, data):
+    """Where an overdue call was when it was stopped, from its report (`` (it was running ...)``), or ""."""
+    try:
+        where = decode(data).get("running") if data else None
+    except (CodecError, AttributeError):
+        return ""
+    if not isinstance(where, dict) or not isinstance(where.get("function"), str):
+        return ""
+    place = f"{where.get('file')}, line {where.get('line')}"
+    return f" ({place})" if where["function"] == what else f" (it was running {where['function']}, {place})"
 
 
 def _raised(what, error, where):

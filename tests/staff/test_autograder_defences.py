@@ -199,13 +199,13 @@ def test_an_error_inside_a_net_names_the_layer_that_raised(tmp_path):
 # -- 4. A function that hangs fails at once after its first timeout, and starves nothing -----------
 
 HANGS = """
-    def _spin(*args, **kwargs):
+    def spin_forever(*args, **kwargs):
         while True:
             pass
 
     for _name in [f"{layer}_{d}" for layer in ("affine", "relu", "leaky_relu", "sigmoid", "tanh")
                   for d in ("forward", "backward")] + ["svm_loss", "softmax_loss"]:
-        globals()[_name] = _spin
+        globals()[_name] = spin_forever
 """
 
 
@@ -221,6 +221,9 @@ def test_hanging_functions_fail_fast_and_leave_the_time_to_the_others(tmp_path):
         first, *rest = failed_outputs(results, function)
         assert first.startswith(f"{function} did not finish within 1 s"), first
         assert rest and all(o.startswith(f"{function} did not finish within 1 s in an earlier test") for o in rest)
+    # A net's timeout names the function it was running when it was stopped.
+    first = failed_outputs(results, "FullyConnectedNet.loss")[0]
+    assert "(it was running spin_forever, cs231n/layers.py, line " in first, first
     # One timeout per hanging function (and per net), not one per test.
     assert elapsed < 60, elapsed
 

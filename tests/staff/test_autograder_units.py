@@ -353,9 +353,17 @@ def test_runner_never_falls_back_to_the_instructor_copy_of_a_file_the_student_di
                 r.call("cs231n.optim", "sgd_momentum", np.ones(2), np.ones(2))
 
 
+def scenario_spin():
+    from cs231n import layers  # noqa: PLC0415 (a scenario's source runs in the student process)
+
+    layers.spin()
+
+
 def test_runner_stops_a_call_at_its_timeout_and_keeps_working(runner):
     with pytest.raises(StudentError, match="did not finish within 0.5 s"):
         runner.call("cs231n.layers", "spin", timeout=0.5)
+    with pytest.raises(StudentError, match=r"and was stopped \(it was running spin, cs231n/layers.py, line 1[45]\)"):
+        runner.run(scenario_spin, timeout=0.5)
     assert runner.call("cs231n.layers", "double", 3) == 6
 
 
