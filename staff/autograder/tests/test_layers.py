@@ -209,3 +209,18 @@ def test_forward_takes_large_inputs_without_overflow(student, layer):
     low, high = BOUNDS[layer]
     if not np.all((np.asarray(got) >= low) & (np.asarray(got) <= high)):
         raise AssertionError(f"out of {layer}_forward leaves [{low:g}, {high:g}] for inputs of +-1000")
+
+
+# Inputs exactly at the kink: "only where the input was positive" sends no gradient through x = 0.
+AT_ZERO = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])
+
+
+@pytest.mark.parametrize(
+    "layer", [case(layer, function=f"{layer}_backward", points=1, id=layer) for layer in ("relu", "leaky_relu")]
+)
+def test_backward_at_zero_inputs(student, layer):
+    """where x is exactly 0 the gradient is that of the non-positive side, as the docstring says"""
+    out, cache = getattr(ref, f"{layer}_forward")(AT_ZERO)
+    dout = np.arange(1.0, 7.0).reshape(AT_ZERO.shape)
+    got = student.call(MODULE, f"{layer}_backward", dout, cache)
+    assert_close(f"dx of {layer}_backward", got, getattr(ref, f"{layer}_backward")(dout, cache))
