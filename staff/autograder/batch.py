@@ -52,8 +52,8 @@ def _row(name, results):
     extra = results.get("extra_data") or {}
     if not extra.get("isolated", True):
         notes.append(NOT_ISOLATED)
-    elif extra and not extra.get("network_removed", True):
-        notes.append("student code had network access (the kernel refused a network namespace)")
+    elif extra and not (extra.get("network_removed") or extra.get("sockets_forbidden")):
+        notes.append("student code had network access (the kernel refused both a network namespace and seccomp)")
     return {
         "submission": name,
         **{c: got for c, (got, _) in scores.items()},

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # codec and chil
 
 from child import run_call  # noqa: E402 (after the path is set)
 from codec import MAX_PAYLOAD, decode, parse_frame, read_frame, write_frame  # noqa: E402
+from nosockets import forbid_sockets  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
@@ -147,6 +148,14 @@ def sweep(uid):
             os._exit(1)
         os._exit(0)
     os.waitpid(pid, 0)
+
+
+def sockets_forbidden():
+    """True when a call can forbid itself sockets (a forked probe tries the seccomp filter)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if forbid_sockets() is None else 1)
+    return os.waitpid(pid, 0)[1] == 0
 
 
 class PidNamespaces:
@@ -300,7 +309,12 @@ def serve(sandbox, isolating):
     namespaces = PidNamespaces() if isolating else None
     if namespaces is not None and not namespaces.available:
         namespaces = None
-    ready = {"status": "ready", "network_removed": network is None, "pid_namespaces": namespaces is not None}
+    ready = {
+        "status": "ready",
+        "network_removed": network is None,
+        "sockets_forbidden": sockets_forbidden(),
+        "pid_namespaces": namespaces is not None,
+    }
     write_frame(resp_fd, json.dumps(ready).encode())
     number = 0
     while True:

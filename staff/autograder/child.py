@@ -8,7 +8,7 @@ student code is imported it
 2. when isolated (the grader runs as root): chroots into the sandbox, then becomes the call's own
    unprivileged user (setgroups, setgid, setuid) and sets ``no_new_privs``;
 3. asks Linux to kill it when the launcher dies (a change of user clears that setting, so it is set
-   again afterwards).
+   again afterwards), and forbids itself sockets (``nosockets``).
 
 It then runs one request and writes one reply (plain data, see ``codec``): the return value, the
 arguments as they are after the call (the grader compares them with its own copies), the warnings the
@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 from codec import CodecError, encode, write_frame
+from nosockets import forbid_sockets
 
 # Address space of one student process, in bytes (the launcher itself uses about 100 MB).
 MEMORY_LIMIT = 1 << 30
@@ -102,6 +103,7 @@ def isolate(sandbox, uid, timeout, parent):
     else:
         os.chdir(sandbox)
     die_with_parent(parent)
+    forbid_sockets()  # no network even where the launcher could not leave it
     return root
 
 

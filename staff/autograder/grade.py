@@ -118,6 +118,7 @@ def grade(
         isolation = {
             "isolated": runner.isolated,
             "network_removed": runner.network_removed,
+            "sockets_forbidden": runner.sockets_forbidden,
             "pid_namespaces": runner.pid_namespaces,
         }
         if not runner.isolated:

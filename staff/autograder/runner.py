@@ -106,6 +106,7 @@ class StudentRunner:
         self.private_dir = Path(private_dir) if private_dir is not None else None
         self.isolated = isolate and isolating()
         self.network_removed = False
+        self.sockets_forbidden = False
         self.pid_namespaces = False
         self.proc = None
         self.share = self.budget  # each function's share of the budget (see grading)
@@ -152,6 +153,7 @@ class StudentRunner:
         if ready.get("status") != "ready":
             raise RuntimeError(f"the launcher did not start: {ready}")
         self.network_removed = bool(ready.get("network_removed"))
+        self.sockets_forbidden = bool(ready.get("sockets_forbidden"))
         self.pid_namespaces = bool(ready.get("pid_namespaces"))
         return self
 
