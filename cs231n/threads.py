@@ -32,6 +32,7 @@ Example::
 """
 
 import math
+import numbers
 import os
 import time
 from contextlib import contextmanager
@@ -182,10 +183,10 @@ def parse_num_threads(value, source):
         text = value.strip().lower()
         if text == "auto":
             return "auto"
-        if text.isdigit() and int(text) >= 1:
+        if text.isascii() and text.isdigit() and int(text) >= 1:
             return int(text)
-    elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+        return int(value)
     raise ValueError(f'{source} must be a number of threads (1 or more) or "auto", got {value!r}')
 
 

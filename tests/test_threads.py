@@ -186,6 +186,7 @@ def test_a_given_count_wins_over_the_environment_and_the_machine(fresh, monkeypa
     monkeypatch.setenv("CS231N_NUM_THREADS", "1")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert choose_threads(3) == (3, "BLAS threads: 3 (as asked)")
+    assert choose_threads(np.int64(2)) == (2, "BLAS threads: 2 (as asked)")
     assert calls == []
 
 
@@ -207,7 +208,7 @@ def test_a_blas_variable_set_by_the_user_is_left_alone(fresh, monkeypatch, name)
     assert calls == []
 
 
-@pytest.mark.parametrize("value", [0, -1, 1.5, True, "two", "0", "", "2.0"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "two", "0", "", "2.0", "²"])
 def test_a_bad_count_is_refused_naming_where_it_came_from(fresh, value):
     with pytest.raises(ValueError, match=r'num_threads must be a number of threads \(1 or more\) or "auto"'):
         choose_threads(value)
