@@ -3,8 +3,10 @@
 Each wait is one command, run in a fresh process from the root of a kit tree, timed from start to
 exit (wall seconds, and the peak memory of the process and its children):
 
-- the feedback loop: one test file, and the public suite (``tests`` without ``tests/staff``), each
-  after one untimed run, as a student re-running them sees it (pytest's caches written);
+- the feedback loop: one test file, and the public suite, each in a copy of the tree without what
+  never ships (``staff/``, ``tests/staff/``, ``benchmarks/``), so as it runs in a student's kit with
+  the solution in place, and after one untimed run, as a student re-running them sees it (pytest's
+  rewritten test modules cached; ``PYTHONDONTWRITEBYTECODE`` is dropped for these two);
 - each notebook in quick mode (``CS231N_QUICK=1``) and ``two_layer_net.ipynb`` in full mode, run
   top to bottom with ``jupyter nbconvert --execute``;
 - the main job, ``python -m cs231n.train`` (on CIFAR-10, with its preset);
@@ -29,6 +31,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,6 +135,18 @@ def export_revision(rev, folder):
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
 
 
+def student_kit_copy(tree, folder):
+    """Copy ``tree`` without what never ships to students (staff/, tests/staff/, benchmarks/), into ``folder``.
+
+    The tests see a student's kit, with the solution in place: the suite runs as it does there.
+    """
+    skip = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", "output", "*.egg-info", ".venv*")
+    shutil.copytree(tree, folder, ignore=skip)
+    for extra in ("staff", "tests/staff", "benchmarks"):
+        shutil.rmtree(folder / extra, ignore_errors=True)
+    return folder
+
+
 def zip_submission(tree, out_zip):
     """Zip a tree's student-owned files under ``submission/``, as a student uploads them."""
     with zipfile.ZipFile(out_zip, "w") as z:
@@ -208,9 +223,12 @@ def main(argv=None):
         today = scratch / "today"
         today.mkdir()
         export_revision(args.today, today)
+        kits = {}
         for label, tree in (("today", today), ("now", REPO_ROOT)):
             (scratch / f"tmp-{label}").mkdir()
             zip_submission(tree, scratch / f"tmp-{label}" / "submission.zip")
+            if {"test-file", "suite"} & set(args.only):
+                kits[label] = student_kit_copy(tree, scratch / f"kit-{label}")
         for name in args.only:
             what, cmd, extra, threads_matter, target = WAITS[name]
             shown = shlex.join([*(f"{k}={v}" for k, v in extra.items()), *(c.replace("{tmp}/", "") for c in cmd)])
@@ -223,10 +241,14 @@ def main(argv=None):
                     if threads_matter:
                         old = "-"
                         old_threads = measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout, default_threads)
+                    elif name in ("test-file", "suite"):
+                        old = measure(name, kits["today"], scratch / "tmp-today", args.timeout)
+                        old_threads = "-"
                     else:
                         old = measure(name, today, scratch / "tmp-today", args.timeout)
                         old_threads = "-"
-                    now = measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout)
+                    tree = kits["now"] if name in ("test-file", "suite") else REPO_ROOT
+                    now = measure(name, tree, scratch / "tmp-now", args.timeout)
                     load = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
                 finally:
                     stop(busy)
