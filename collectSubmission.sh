@@ -4,9 +4,11 @@
 #   bash collectSubmission.sh               (from the kit folder, with the kit's environment active)
 #   PYTHON=/path/to/python bash collectSubmission.sh
 #
-# Refuses (exit 1, listing every problem) when a required file is missing, a notebook was not run
-# top to bottom or holds an error, or a module of cs231n does not import. Otherwise writes
-# cs231n_submission.zip (overwriting it) and the exports in submission_exports/.
+# Refuses (exit 1, listing every problem) only when grading is impossible: a file to submit is
+# missing or unreadable. Unfinished work (functions still raising their stub, a module that does not
+# import, notebook cells never run, error outputs, a notebook run in quick mode) is packed, with a
+# warning for each, so that it earns partial credit. Writes cs231n_submission.zip (overwriting it)
+# and the exports in submission_exports/.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 1
 
@@ -39,8 +41,11 @@ fail() {
 if [ ! -f collect_submission_check.py ]; then
   fail "collect_submission_check.py is missing beside collectSubmission.sh; restore it from the kit."
 fi
+recap="$(mktemp)"
+trap 'rm -f "$recap"' EXIT
 echo "Checking the submission..."
-"$PYTHON" collect_submission_check.py check || fail "Fix the problems above, then run 'bash collectSubmission.sh' again."
+"$PYTHON" collect_submission_check.py check --recap "$recap" ||
+  fail "Fix the problems above, then run 'bash collectSubmission.sh' again."
 
 mkdir -p "$EXPORT_DIR"
 log="$EXPORT_DIR/.nbconvert.log"
@@ -85,4 +90,8 @@ if [ -n "$pdf_note" ]; then
   echo "For the written part, open each HTML file in $EXPORT_DIR/ in a browser, print it to PDF, and upload the PDFs."
 else
   echo "For the written part, upload the PDFs in $EXPORT_DIR/."
+fi
+if [ -s "$recap" ]; then
+  echo
+  cat "$recap"
 fi

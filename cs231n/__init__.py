@@ -1,7 +1,8 @@
 """The CS231n-style kit for "Neural Networks and Backpropagation"."""
 
-# The files a student completes: the only files the autograder takes from a submission and
-# collectSubmission.sh zips. staff/README.md explains the rule (a file holding solution regions or cells).
+# The files a student completes (those holding START/END OF YOUR CODE regions or notebook cells to
+# fill in): the only files the autograder takes from a submission and collectSubmission.sh zips. This
+# is the one list; everything else reads it.
 STUDENT_FILES = (
     "cs231n/layers.py",
     "cs231n/classifiers/fc_net.py",

@@ -13,21 +13,28 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import collect_submission_check as check
-from staff import release
-from staff.markers import stub_python_source
+from staff.markers import START, find_regions, stub_python_source
 
 REPO = Path(__file__).resolve().parents[2]
 ZIP = "cs231n_submission.zip"
-# Written out here rather than imported, so that a change to the script's list must be made on purpose.
-STUDENT_FILES = {
-    "cs231n/layers.py",
-    "cs231n/classifiers/fc_net.py",
-    "cs231n/optim.py",
-    "cs231n/graph.py",
-    "notebooks/backprop.ipynb",
-    "notebooks/two_layer_net.ipynb",
-    "notebooks/FullyConnectedNets.ipynb",
-}
+RECAP = "WARNING: the zip holds unfinished work"
+
+
+def files_with_solutions(repo):
+    """The student-owned files, found on their own: .py files with a START line, notebooks with tagged cells."""
+    found = {
+        p.relative_to(repo).as_posix()
+        for p in (repo / "cs231n").rglob("*.py")
+        if any(line.strip() == START for line in p.read_text(encoding="utf-8").splitlines())
+    }
+    for p in (repo / "notebooks").glob("*.ipynb"):
+        tags = {t for c in nbformat.read(p, as_version=4).cells for t in c.metadata.get("tags", [])}
+        if tags & {"solution", "answer"}:
+            found.add(p.relative_to(repo).as_posix())
+    return found
+
+
+STUDENT_FILES = files_with_solutions(REPO)
 NOTEBOOKS = sorted(f for f in STUDENT_FILES if f.endswith(".ipynb"))
 
 
@@ -107,7 +114,7 @@ def test_good_submission_zips_exactly_the_student_files_and_the_exports(kit):
     assert names & pdf_exports in (set(), pdf_exports)
     # The export is the executed notebook, outputs included.
     assert "checked 42 in backprop" in html
-    assert "All checks passed" in r.stdout
+    assert "All checks passed" in r.stdout and RECAP not in r.stdout
     assert f"Upload {ZIP}" in r.stdout
     if shutil.which("xelatex") and shutil.which("pandoc"):  # the LaTeX route is there: it must work
         assert names >= pdf_exports, r.stdout
@@ -141,62 +148,100 @@ def write(rel, text):
     return lambda kit: (kit / rel).write_text(text)
 
 
-BAD_SUBMISSIONS = {
+def write_bytes(rel, data):
+    return lambda kit: (kit / rel).write_bytes(data)
+
+
+def stub_out(rel):
+    """Put the release's stubs back into one student file of the kit."""
+    return lambda kit: (kit / rel).write_text(stub_python_source((kit / rel).read_text(), rel))
+
+
+def run_in_quick_mode(rel):
+    """Give a notebook's first code cell the output the notebooks' quick_mode() displays under CS231N_QUICK=1."""
+
+    def change(nb):
+        shown = new_output(
+            "display_data",
+            data={"text/plain": "QUICK MODE (CS231N_QUICK=1): ..."},
+            metadata={"cs231n": {"quick_mode": True}},
+        )
+        next(c for c in nb.cells if c.cell_type == "code").outputs.append(shown)
+
+    return lambda kit: edit_notebook(kit, rel, change)
+
+
+# Grading is impossible: the script refuses, names the problem and leaves no zip.
+REFUSED = {
     "missing_py_file": (remove("cs231n/optim.py"), [r"missing file: cs231n/optim\.py"]),
     "missing_notebook": (
         remove("notebooks/FullyConnectedNets.ipynb"),
         [r"missing file: notebooks/FullyConnectedNets\.ipynb"],
     ),
-    "cell_never_run": (
-        set_counts([1, None, 2]),
-        [r"notebooks/backprop\.ipynb: not executed: cell 3 \(the 2nd code cell\) never ran"],
-    ),
-    "notebook_never_run": (
-        set_counts([None, None, None], "notebooks/FullyConnectedNets.ipynb"),
-        [r"FullyConnectedNets\.ipynb: not executed: cell 2 .*, cell 3 .*, cell 5 "],
-    ),
-    "out_of_order": (
-        set_counts([1, 3, 2]),
-        [r"backprop\.ipynb: not executed top to bottom: the execution counts read \[1, 3, 2\]"],
-    ),
-    "cell_run_twice": (set_counts([1, 2, 5]), [r"backprop\.ipynb: not executed top to bottom: .*\[1, 2, 5\]"]),
-    "error_output": (
-        add_error_output,
-        [
-            r"two_layer_net\.ipynb: cell 3 \(the 2nd code cell\) holds an error output: "
-            r"ZeroDivisionError: division by zero"
-        ],
-    ),
     "not_json": (
         write("notebooks/backprop.ipynb", "{ not json"),
         [r"notebooks/backprop\.ipynb: cannot be read as a notebook"],
     ),
+    "not_text": (write_bytes("cs231n/layers.py", b"\xff\xfe\x00binary"), [r"cs231n/layers\.py: cannot be read"]),
+    "list_of_files_gone": (remove("cs231n/__init__.py"), [r"cs231n/__init__\.py cannot be read .*restore it"]),
+}
+
+# Unfinished work: packed, with one warning each.
+WARNED = {
+    "cell_never_run": (
+        set_counts([1, None, 2]),
+        r"notebooks/backprop\.ipynb: not executed: cell 3 \(the 2nd code cell\) never ran",
+    ),
+    "notebook_never_run": (
+        set_counts([None, None, None], "notebooks/FullyConnectedNets.ipynb"),
+        r"FullyConnectedNets\.ipynb: never run \(none of its 3 code cells ran\)",
+    ),
+    "out_of_order": (
+        set_counts([1, 3, 2]),
+        r"backprop\.ipynb: not executed top to bottom: the execution counts read \[1, 3, 2\]",
+    ),
+    "cell_run_twice": (set_counts([1, 2, 5]), r"backprop\.ipynb: not executed top to bottom: .*\[1, 2, 5\]"),
+    "error_output": (
+        add_error_output,
+        r"two_layer_net\.ipynb: cell 3 \(the 2nd code cell\) holds an error output: "
+        r"ZeroDivisionError: division by zero",
+    ),
     "import_error": (
         write("cs231n/graph.py", "import numpy\nimport a_module_that_does_not_exist\n"),
-        [
-            r"`import cs231n\.graph` fails: ModuleNotFoundError: .*a_module_that_does_not_exist.* "
-            r"\(cs231n/graph\.py, line 2\)"
-        ],
+        r"`import cs231n\.graph` fails: ModuleNotFoundError: .*a_module_that_does_not_exist.* "
+        r"\(cs231n/graph\.py, line 2\); every function in it scores 0",
     ),
     "syntax_error": (
         write("cs231n/optim.py", "def sgd(w, dw, config=None):\n    return w -\n"),
-        [r"(?m)`import cs231n\.optim` fails: SyntaxError: [^(]*\(cs231n/optim\.py, line 2\)$"],
+        r"(?m)`import cs231n\.optim` fails: SyntaxError: [^(]*\(cs231n/optim\.py, line 2\)",
     ),
     "error_raised_at_import": (
         write("cs231n/layers.py", "raise RuntimeError('half-finished edit')\n"),
-        [r"`import cs231n\.layers` fails: RuntimeError: half-finished edit"],
+        r"`import cs231n\.layers` fails: RuntimeError: half-finished edit",
+    ),
+    "stubs_still_raising": (
+        stub_out("cs231n/optim.py"),
+        r"cs231n/optim\.py: not implemented yet \(still raising the kit's stub\): sgd_momentum, rmsprop, adam",
+    ),
+    "quick_mode": (
+        run_in_quick_mode("notebooks/two_layer_net.ipynb"),
+        r"notebooks/two_layer_net\.ipynb: QUICK MODE: its training cells ran short",
     ),
 }
 
 
-@pytest.mark.parametrize("case", BAD_SUBMISSIONS)
-def test_bad_submission_exits_nonzero_names_the_problem_and_leaves_no_zip(kit, case):
-    spoil, messages = BAD_SUBMISSIONS[case]
-    spoil(kit)
-    # Output of an earlier run must not survive to be uploaded.
+def spoil_with_an_old_output(kit):
+    """Leave the output of an earlier run, which must never survive to be uploaded."""
     (kit / ZIP).write_bytes(b"an earlier zip")
     (kit / "submission_exports").mkdir()
     (kit / "submission_exports" / "backprop.html").write_text("an earlier export")
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_submission_that_cannot_be_graded_exits_nonzero_names_the_problem_and_leaves_no_zip(kit, case):
+    spoil, messages = REFUSED[case]
+    spoil(kit)
+    spoil_with_an_old_output(kit)
     r = run_script(kit)
     assert r.returncode != 0
     for message in messages:
@@ -206,25 +251,87 @@ def test_bad_submission_exits_nonzero_names_the_problem_and_leaves_no_zip(kit, c
     assert not (kit / "submission_exports").exists()
 
 
+def run_check(kit, *args):
+    """Run the check alone (no exports), as ``python collect_submission_check.py check`` in the kit."""
+    return subprocess.run(
+        [sys.executable, "collect_submission_check.py", "check", *args],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("case", WARNED)
+def test_unfinished_work_passes_the_check_with_a_warning_naming_what_is_unfinished(kit, case, tmp_path):
+    spoil, message = WARNED[case]
+    spoil(kit)
+    r = run_check(kit, "--recap", str(tmp_path / "recap.txt"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(message, r.stdout), f"{message!r} not in:\n{r.stdout}"
+    assert "All checks passed" not in r.stdout
+    recap = (tmp_path / "recap.txt").read_text()
+    assert ("QUICK MODE: notebooks/two_layer_net.ipynb" if case == "quick_mode" else RECAP) in recap
+
+
+def test_unfinished_submission_is_zipped_with_every_warning_and_a_recap_last(kit):
+    for case in ("out_of_order", "error_output", "import_error", "stubs_still_raising"):
+        WARNED[case][0](kit)
+    spoil_with_an_old_output(kit)
+    r = run_script(kit)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for case in ("out_of_order", "error_output", "import_error", "stubs_still_raising"):
+        assert re.search(WARNED[case][1], r.stdout), case
+    with zipfile.ZipFile(kit / ZIP) as z:
+        assert STUDENT_FILES <= set(z.namelist())
+        assert z.read("cs231n/optim.py") == (kit / "cs231n/optim.py").read_bytes()
+        assert z.read("submission_exports/backprop.html") != b"an earlier export"
+    # The recap comes last, after the upload instructions, so that it cannot be missed.
+    tail = r.stdout[r.stdout.index(f"Upload {ZIP}") :]
+    assert f"{RECAP} (4 warning(s) above)" in tail
+
+
+def test_quick_mode_is_flagged_loudly_at_the_end_naming_the_notebook(kit):
+    run_in_quick_mode("notebooks/two_layer_net.ipynb")(kit)
+    r = run_script(kit)
+    assert r.returncode == 0, r.stderr
+    tail = r.stdout[r.stdout.index(f"Upload {ZIP}") :]
+    assert "!" * 100 in tail
+    assert "QUICK MODE: notebooks/two_layer_net.ipynb ran in quick mode" in tail
+    assert "backprop" not in tail and "FullyConnectedNets" not in tail
+
+
 def test_every_problem_is_reported_not_only_the_first(kit):
-    for case in ("missing_py_file", "out_of_order", "error_output", "import_error"):
-        BAD_SUBMISSIONS[case][0](kit)
+    for case in ("error_output", "import_error"):
+        WARNED[case][0](kit)
+    for case in ("missing_py_file", "not_json"):
+        REFUSED[case][0](kit)
     r = run_script(kit)
     assert r.returncode != 0
-    assert "Found 4 problem(s)" in r.stderr
-    for case in ("missing_py_file", "out_of_order", "error_output", "import_error"):
-        assert re.search(BAD_SUBMISSIONS[case][1][0], r.stderr), case
+    assert "Found 2 problem(s) that make grading impossible" in r.stderr
+    for case in ("missing_py_file", "not_json"):
+        assert re.search(REFUSED[case][1][0], r.stderr), case
+    assert run_check(kit).returncode != 0
 
 
-def test_release_stubs_that_raise_when_called_pass_the_import_check(kit):
-    for rel in STUDENT_FILES:
-        if rel.endswith(".py"):
-            (kit / rel).write_text(stub_python_source((kit / rel).read_text(), rel))
-    r = subprocess.run(
-        [sys.executable, "collect_submission_check.py", "check"], cwd=kit, capture_output=True, text=True, timeout=300
-    )
+def test_every_stub_still_raising_is_named_and_an_implemented_one_is_not(kit):
+    # The release's stubs in every student .py file, then one function written again.
+    for rel in (f for f in STUDENT_FILES if f.endswith(".py")):
+        stub_out(rel)(kit)
+    expected = {
+        rel: [r.function for r in find_regions((REPO / rel).read_text(), rel)]
+        for rel in STUDENT_FILES
+        if rel.endswith(".py")
+    }
+    layers = (kit / "cs231n/layers.py").read_text()
+    stub = re.search(r"\n( +)raise NotImplementedError\(\n +\"relu_forward in [^)]*\)\n", layers)
+    (kit / "cs231n/layers.py").write_text(layers.replace(stub[0], f"\n{stub[1]}out = np.maximum(0, x)\n"))
+    r = run_check(kit)
     assert r.returncode == 0, r.stderr
-    assert "All checks passed" in r.stdout
+    for rel, functions in expected.items():
+        functions = list(dict.fromkeys(f for f in functions if f != "relu_forward"))
+        assert f"{rel}: not implemented yet (still raising the kit's stub): {', '.join(functions)};" in r.stdout
+    assert "import" not in r.stdout  # stubs raise only when called: every module imports
 
 
 def test_unknown_python_is_refused_with_a_clear_message(kit):
@@ -234,16 +341,11 @@ def test_unknown_python_is_refused_with_a_clear_message(kit):
     assert not (kit / ZIP).exists()
 
 
-def test_required_files_are_the_student_owned_files_of_staff_readme():
-
-    readme = (REPO / "staff" / "README.md").read_text()
-    section = readme.split("## Student-owned files", 1)[1].split("\n## ", 1)[0]
-    assert set(re.findall(r"^- `([^`]+)`", section, re.M)) == STUDENT_FILES
-    assert set(check.REQUIRED_FILES) == STUDENT_FILES
-    # The release build and the autograder take the same files from a submission.
-    assert set(release.STUDENT_FILES) == STUDENT_FILES
+def test_the_files_to_submit_are_read_from_the_one_list_in_the_library():
+    # STUDENT_FILES, read with ast, names exactly the files that hold solution regions or cells.
+    assert set(check.student_files(REPO)) == STUDENT_FILES
     script = subprocess.run(
-        [sys.executable, str(REPO / "collect_submission_check.py"), "notebooks"],
+        [sys.executable, str(REPO / "collect_submission_check.py"), "--root", str(REPO), "notebooks"],
         capture_output=True,
         text=True,
         check=True,
