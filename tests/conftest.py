@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the plugin that prints one line per function you implement."""
 
 import os
 import sys
@@ -11,11 +11,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The offline CIFAR-10 copy that sits beside the project on development and CI machines.
 SHARED_CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar-10-batches-py"
 
-# Staff tests import `staff.*` from the repository root; the kit itself is importable from there too.
+# Tests import the kit from its root folder, whatever folder pytest runs from.
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
-# The staff source holds staff/; the student kit built from it does not.
+
+from function_table import FunctionTable  # noqa: E402 (it imports cs231n, found through the line above)
+
+# The staff source holds the release tooling next to tests; the student kit built from it does not.
 STAFF_SOURCE = (REPO_ROOT / "staff").is_dir()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(FunctionTable(REPO_ROOT), "function-table")
 
 
 def pytest_addoption(parser):
