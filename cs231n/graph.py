@@ -1,12 +1,11 @@
-"""The lecture's computational graphs: scalar gates, a graph that backpropagates, and a drawing.
+"""The lecture's computational graphs: scalar gates and a graph that backpropagates through them.
 
 A *gate* is one small operation with the lecture's modular API: ``forward(*inputs) -> out`` keeps
 what its backward pass needs, and ``backward(dout) -> (dx, ...)`` turns the upstream gradient
 ``dout`` into one gradient per input (local gradient times upstream gradient, the chain rule).
 A *wire* is a named scalar; a :class:`Graph` connects gates through wires, runs the gates forward in
 topological order and backward in reverse order, and adds up the gradients of a wire that feeds
-several gates. :func:`draw_graph` draws the circuit like the slides: every wire's forward value above
-it in green and its gradient below it in red.
+several gates. ``cs231n/graph_drawing.py`` draws a graph like the slides.
 
 Example, the lecture's f(x, y, z) = (x + y) z::
 
@@ -15,7 +14,6 @@ Example, the lecture's f(x, y, z) = (x + y) z::
     g.gate(Multiply(), ["q", "z"], "f")
     g.forward(x=-2.0, y=5.0, z=-4.0)   # -12.0
     g.backward()                       # {'x': -4.0, 'y': -4.0, 'z': 3.0, 'q': -4.0, 'f': 1.0}
-    fig = draw_graph(g)
 """
 
 import math
@@ -435,86 +433,3 @@ class Graph:
                 # The copy gate: a wire that feeds several gates sums the gradients they send back.
                 self.grads[w] += dw
         return self.grads
-
-
-def draw_graph(graph, ax=None, fmt="{:.2f}"):
-    """Draw ``graph`` as a circuit: wire values above in green, gradients below in red.
-
-    Inputs sit on the left, each gate one column right of the deepest gate that feeds it. Every wire
-    is labelled once, on the short stub leaving its source; gradients appear once :meth:`Graph.backward`
-    has run.
-
-    Parameters
-    ----------
-    graph : Graph
-        A graph with at least one gate; values are drawn after :meth:`Graph.forward`.
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure is made when None.
-    fmt : str
-        Format of the numbers.
-
-    Returns
-    -------
-    fig : matplotlib Figure
-    """
-    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib only when a graph is drawn)
-    from matplotlib.patches import Circle  # noqa: PLC0415
-
-    if not graph.nodes:
-        raise ValueError("graph has no gates to draw")
-    inputs = graph.inputs()
-    order = graph.topological_order()
-    col = {name: 0 for name in inputs}
-    row = {name: (len(inputs) - 1) / 2 - i for i, name in enumerate(inputs)}
-    for _, ins, out in order:
-        col[out] = 1 + max(col[w] for w in ins)
-        row[out] = sum(row[w] for w in ins) / len(ins)
-    width = 1 + max(col.values())
-    # Gates in one column sit at least one unit apart, so their labels never overlap.
-    for c in range(1, width):
-        placed = sorted((w for w in col if col[w] == c), key=lambda w: -row[w])
-        for above, below in zip(placed, placed[1:]):
-            row[below] = min(row[below], row[above] - 1.0)
-    gap, radius, stub = 1.7, 0.22, 0.55  # data units: column spacing, gate size, wire stub
-    x_max = gap * (width - 1) + radius + stub + 0.4
-    y_min, y_max = min(row.values()) - 0.6, max(row.values()) + 0.6
-    if ax is None:
-        # Equal aspect keeps the gates round; 1.2 inches per data unit leaves room for the numbers.
-        fig, ax = plt.subplots(figsize=(1.2 * (x_max + 0.6), 1.2 * (y_max - y_min)))
-    fig = ax.figure
-
-    def label(name, x, y):
-        if name in graph.values:
-            ax.text(x, y + 0.03, fmt.format(graph.values[name]), ha="center", va="bottom", color="green", fontsize=11)
-        if name in graph.grads:
-            ax.text(x, y - 0.03, fmt.format(graph.grads[name]), ha="center", va="top", color="red", fontsize=11)
-
-    def source_end(name):
-        """Right end of the stub that leaves the wire's source."""
-        x = col[name] * gap + (0.0 if name in inputs else radius)
-        return x + stub, row[name]
-
-    for name in inputs:
-        x1, y = source_end(name)
-        ax.plot([0.0, x1], [y, y], color="black", lw=1)
-        ax.text(-0.05, y, name, ha="right", va="center", fontsize=12)
-        label(name, x1 / 2, y)
-    for gate, ins, out in order:
-        gx, gy = col[out] * gap, row[out]
-        ax.add_patch(Circle((gx, gy), radius, facecolor="white", edgecolor="black", zorder=3))
-        ax.text(gx, gy, gate.label, ha="center", va="center", fontsize=10, zorder=4)
-        for w in ins:
-            x0, y0 = source_end(w)
-            ax.annotate(
-                "", xy=(gx - radius, gy), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=1, shrinkA=0, shrinkB=0)
-            )
-        x0 = gx + radius
-        ax.plot([x0, x0 + stub], [gy, gy], color="black", lw=1)
-        label(out, x0 + stub / 2, gy)
-        ax.text(x0 + stub / 2, gy + 0.27, out, ha="center", va="bottom", fontsize=8, color="0.5")
-
-    ax.set_xlim(-0.6, x_max)
-    ax.set_ylim(y_min, y_max)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return fig
