@@ -28,8 +28,9 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
 
     Returns
     -------
-    grid : ndarray of float64, shape (G*H + (G-1)*padding, G*W + (G-1)*padding, C)
-        With G = ceil(sqrt(N)); images fill the grid row by row, unused cells stay 0.
+    grid : ndarray of float64, shape (R*H + (R-1)*padding, G*W + (G-1)*padding, C)
+        G = ceil(sqrt(N)) columns and R = ceil(N / G) rows, the images filling them row by row; the
+        unused cells of the last row stay 0.
     """
     Xs = np.asarray(Xs)
     if Xs.ndim != 4 or Xs.shape[0] == 0:
@@ -39,15 +40,16 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     padding = int(padding)
     N, H, W, C = Xs.shape
     G = int(ceil(sqrt(N)))
+    R = int(ceil(N / G))  # only the rows the images fill: 500 images make 22 rows of 23, not 23
     low = Xs.min(axis=(1, 2, 3), keepdims=True).astype(np.float64)
     span = Xs.max(axis=(1, 2, 3), keepdims=True) - low
     # A constant image has span 0: divide by 1 instead, which maps it to 0.
     scaled = ubound * (Xs - low) / np.where(span > 0, span, 1.0)
-    cells = np.zeros((G * G, H + padding, W + padding, C))
+    cells = np.zeros((R * G, H + padding, W + padding, C))
     cells[:N, :H, :W] = scaled
-    grid = cells.reshape(G, G, H + padding, W + padding, C).transpose(0, 2, 1, 3, 4)
-    grid = grid.reshape(G * (H + padding), G * (W + padding), C)
-    return grid[: G * (H + padding) - padding, : G * (W + padding) - padding]
+    grid = cells.reshape(R, G, H + padding, W + padding, C).transpose(0, 2, 1, 3, 4)
+    grid = grid.reshape(R * (H + padding), G * (W + padding), C)
+    return grid[: R * (H + padding) - padding, : G * (W + padding) - padding]
 
 
 def plot_training_curves(solver, title=None):

@@ -18,7 +18,8 @@ def grid_by_loops(Xs, ubound, padding):
     """visualize_grid written as plain loops over grid cells, as a reference."""
     N, H, W, C = Xs.shape
     G = math.ceil(math.sqrt(N))
-    grid = np.zeros((G * H + (G - 1) * padding, G * W + (G - 1) * padding, C))
+    rows = (N + G - 1) // G
+    grid = np.zeros((rows * H + (rows - 1) * padding, G * W + (G - 1) * padding, C))
     for n in range(N):
         row, col = divmod(n, G)
         img = Xs[n].astype(np.float64)
@@ -31,6 +32,16 @@ def grid_by_loops(Xs, ubound, padding):
 def test_visualize_grid_places_each_rescaled_image_row_by_row(rng, N, padding, ubound):
     Xs = rng.standard_normal((N, 4, 3, 3))
     np.testing.assert_allclose(visualize_grid(Xs, ubound=ubound, padding=padding), grid_by_loops(Xs, ubound, padding))
+
+
+@pytest.mark.parametrize("N, columns, rows", [(500, 23, 22), (200, 15, 14), (100, 10, 10), (10, 4, 3), (3, 2, 2)])
+def test_visualize_grid_has_no_empty_row(N, columns, rows):
+    # Each image is constant but its corner pixel, so every image shows a nonzero pixel after rescaling.
+    Xs = np.zeros((N, 2, 2, 1))
+    Xs[:, 0, 0, 0] = 1.0
+    grid = visualize_grid(Xs, padding=1)
+    assert grid.shape == (3 * rows - 1, 3 * columns - 1, 1)
+    assert all(grid[3 * r : 3 * r + 2].max() == 255.0 for r in range(rows))  # the last row holds an image too
 
 
 def test_visualize_grid_maps_a_constant_image_to_zero_without_warnings(rng):
@@ -127,8 +138,8 @@ def test_plot_decision_boundary_rejects_bad_input(X, y, message):
 def test_plot_first_layer_weights_draws_one_tile_per_hidden_unit(rng, tmp_path):
     fig = plot_first_layer_weights(rng.standard_normal((3 * 32 * 32, 10)))
     image = fig.axes[0].images[0].get_array()
-    # 10 units -> a 4x4 grid of 32-pixel tiles with 3 pixels between them.
-    assert image.shape == (4 * 32 + 3 * 3, 4 * 32 + 3 * 3, 3)
+    # 10 units -> 3 rows of 4 tiles of 32 pixels, 3 pixels between them.
+    assert image.shape == (3 * 32 + 2 * 3, 4 * 32 + 3 * 3, 3)
     fig.savefig(tmp_path / "w.png")
     with pytest.raises(ValueError, match=r"W1 must have shape \(3072, H\)"):
         plot_first_layer_weights(np.zeros((100, 10)))
