@@ -3,7 +3,9 @@
 Each ``notebooks/*.ipynb`` is executed with nbclient in a fresh kernel of the interpreter that runs
 pytest (cwd ``notebooks/``, ``CS231N_QUICK=1`` so training cells run short, ``CIFAR10_DIR`` set when
 the data is on this machine). A notebook whose metadata says ``"cs231n": {"needs_cifar10": true}``
-is skipped when CIFAR-10 is absent; every other notebook always runs.
+is skipped when CIFAR-10 is absent; every other notebook always runs. The release's blanked version
+of each notebook runs too, against the reference library: a blank cell run unfilled must say which
+values to set.
 """
 
 import sys
@@ -16,6 +18,9 @@ from ipykernel.kernelspec import write_kernel_spec
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+
+import collect_submission_check as check
+from staff.markers import SOLUTION_TAG, blank_notebook
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -79,6 +84,30 @@ def test_notebook_runs_top_to_bottom_without_errors(path, tmp_path):
     execute(nb, NOTEBOOK_DIR, tmp_path, env)
     errors = error_outputs(nb)
     assert not errors, f"{path.name} has error output:\n" + "\n\n".join(errors)
+    # A notebook with short runs records that it ran in quick mode, where the submission check sees it.
+    assert check.ran_in_quick_mode(nb) == ("quick_mode()" in "".join(c.source for c in nb.cells)), path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_blank_cells_run_unfilled_say_which_values_to_set(path, tmp_path):
+    staff_nb = nbformat.read(path, as_version=4)
+    data = cifar_dir()
+    if needs_cifar10(staff_nb) and data is None:
+        pytest.skip(f"{path.name} needs CIFAR-10 (run datasets/get_datasets.sh)")
+    nb, _ = blank_notebook(staff_nb, f"notebooks/{path.name}")
+    blanks = [i for i, c in enumerate(nb.cells) if SOLUTION_TAG in c.metadata.get("tags", [])]
+    env = {"CS231N_QUICK": "1", **({"CIFAR10_DIR": str(data)} if data is not None else {})}
+    execute(nb, NOTEBOOK_DIR, tmp_path, env)  # the reference library: only the blank cells are missing
+    errors = {i: out for i, c in enumerate(nb.cells) for out in c.get("outputs", []) if out.output_type == "error"}
+    others = {i: f"{out.ename}: {out.evalue}" for i, out in errors.items() if out.ename != "NotFilledError"}
+    assert not others, f"{path.name}: errors that do not say what to fill in: {others}"
+    for k, blank in enumerate(blanks):
+        # The blank cell itself, or a cell after it that needs its values (before the next blank), says so.
+        following = range(blank, blanks[k + 1] if k + 1 < len(blanks) else len(nb.cells))
+        said = [errors[i].evalue for i in following if i in errors]
+        assert said, f"{path.name}: running blank cell {blank} and the cells after it raised no NotFilledError"
+        assert "still None" in said[0] and "START and END OF YOUR CODE" in said[0], said[0]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
