@@ -6,10 +6,10 @@ Run from the repository root::
 
 It writes ``DIR/student/`` (the student kit), ``DIR/cs231n_kit.zip`` (the same kit, in a top-level
 ``cs231n_kit/`` folder), ``DIR/autograder.zip`` (made by ``staff/autograder/package.py``) and
-``DIR/release_summary.json``, and then proves three things, failing with ``ReleaseError`` when it
-cannot: no solution line survives in the kit folder or its zip; the kit imports; the kit's public tests
-fail on exactly the stubbed functions. The rules are in ``staff/README.md`` ("Building the
-release").
+``DIR/release_summary.json``, and then proves four things, failing with ``ReleaseError`` when it
+cannot: no solution line survives in the kit folder or its zip; the kit names no file it does not
+ship; the kit imports; the kit's public tests fail on exactly the stubbed functions. The rules are
+in ``staff/README.md`` ("Building the release").
 """
 
 import argparse
@@ -43,6 +43,7 @@ from staff.markers import (
     scan_markers,
     stub_python_source,
 )
+from staff.unshipped import find_unshipped
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "staff" / "build"
@@ -60,6 +61,7 @@ ALLOW_LIST = (
     ("collectSubmission.sh", True),
     ("collect_submission*.py", False),
     ("datasets/get_datasets.sh", True),
+    ("docs/*.md", False),
     ("cs231n/**/*.py", True),
     ("notebooks/*.ipynb", True),
     ("tests/*.py", True),
@@ -667,6 +669,11 @@ def build(out_dir=DEFAULT_OUT, repo_root=REPO_ROOT, prove=True):
         leaks = find_leaks(staged["secrets"], kit_texts(student, [kit_zip]))
         if leaks:
             raise ReleaseError("solution lines leak into the release:\n  " + "\n  ".join(leaks))
+        unshipped = find_unshipped(student, repo_root, kit_texts(student))
+        if unshipped:
+            raise ReleaseError(
+                "the kit names files it does not ship (a student cannot follow these):\n  " + "\n  ".join(unshipped)
+            )
         stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
         with tempfile.TemporaryDirectory(prefix="kit-") as tmp:
             # The proofs run on the zip as a student unpacks it, so they cover the zip too.
@@ -701,7 +708,7 @@ def print_summary(summary, student, kit_zip, autograder_zip):
         t = summary["tests"]
         print(
             f"proved: no leak ({summary['secrets_checked']} solution lines checked in the kit folder and zip); "
-            f"kit imports ({len(summary['imports'])} modules)"
+            f"the kit names only files it ships; kit imports ({len(summary['imports'])} modules)"
         )
         print(
             f"kit tests: {len(t['passed'])} passed, {len(t['failed'])} failed, {len(t['skipped'])} skipped; every "

@@ -42,7 +42,7 @@ def write(root, rel, text):
 def test_stubs_still_raising_are_found_in_file_then_line_order(tmp_path):
     write(tmp_path, "cs231n/layers.py", LAYERS)
     write(tmp_path, "cs231n/classifiers/fc_net.py", NET)
-    stubs = find_stubs(tmp_path, ["cs231n/layers.py", "cs231n/classifiers/fc_net.py", "notebooks/x.ipynb"])
+    stubs = find_stubs(tmp_path, ["cs231n/layers.py", "cs231n/classifiers/fc_net.py", "notebooks/backprop.ipynb"])
     # relu_forward's stub is only a comment now, and svm_loss's other raise is the student's own.
     assert stubs == [
         ("cs231n/layers.py", "affine_forward"),

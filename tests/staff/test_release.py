@@ -7,6 +7,7 @@ line, as staff run it) tests the whole release.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,7 @@ from staff.markers import (
     find_regions,
     stub_python_source,
 )
+from staff.unshipped import find_unshipped
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -564,10 +566,84 @@ def test_a_missing_autograder_packager_stops_the_build_with_its_name(monkeypatch
     assert not (tmp_path / "autograder.zip").exists()
 
 
-def test_student_files_match_staff_readme():
-    text = (REPO_ROOT / "staff" / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Student-owned files", 1)[1].split("\n## ", 1)[0]
-    assert tuple(re.findall(r"^- `([^`]+)`", section, re.M)) == release.STUDENT_FILES
+def test_student_files_are_the_files_that_hold_solution_regions_or_cells():
+    # Found on their own, from the markers and tags, against the one list in cs231n/__init__.py.
+    found = {
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "cs231n").rglob("*.py")
+        if any(line.strip() == START for line in p.read_text(encoding="utf-8").splitlines())
+    }
+    for p in (REPO_ROOT / "notebooks").glob("*.ipynb"):
+        if any({"solution", "answer"} & set(c.metadata.get("tags", [])) for c in nbformat.read(p, as_version=4).cells):
+            found.add(p.relative_to(REPO_ROOT).as_posix())
+    assert set(release.STUDENT_FILES) == found
+    assert len(release.STUDENT_FILES) == len(found)
+
+
+def unshipped_case(tmp_path):
+    """A staff source and a kit whose texts name files of both; returns (kit, repo, mentions found)."""
+    repo, kit = tmp_path / "repo", tmp_path / "kit"
+    for rel in (
+        "README.md",
+        "requirements-bench.txt",
+        ".ci/run",
+        "benchmarks/README.md",
+        "staff/__init__.py",
+        "staff/release.py",
+        "cs231n/__init__.py",
+        "cs231n/layers.py",
+        "cs231n/blas.py",
+        "tests/test_layers.py",
+        "tests/staff/test_release.py",
+        "datasets/get_datasets.sh",
+    ):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x\n")
+    for rel in (
+        "README.md",
+        "cs231n/__init__.py",
+        "cs231n/layers.py",
+        "tests/test_layers.py",
+        "datasets/get_datasets.sh",
+    ):
+        (kit / rel).parent.mkdir(parents=True, exist_ok=True)
+        (kit / rel).write_text((repo / rel).read_text())
+    (kit / "README.md").write_text(
+        "Fill in cs231n/layers.py (cs231n/*.py hold the rest), run python -m pytest tests/test_layers.py and\n"
+        "python -m cs231n.train; the data goes to datasets/cifar-10-batches-py (bash datasets/get_datasets.sh).\n"
+        "Course staff. See staff/README.md, benchmarks/, .ci/run and requirements-bench.txt.\n"
+    )
+    (kit / "cs231n" / "layers.py").write_text("# Faster than cs231n/blas.py; built by python -m staff.release\n")
+    (kit / "tests" / "test_layers.py").write_text('"""The grader\'s tests are in tests/staff/."""\n')
+    return kit, repo, find_unshipped(kit, repo, release.kit_texts(kit))
+
+
+def test_kit_naming_files_it_does_not_ship_is_caught_naming_file_and_path(tmp_path):
+    kit, _, found = unshipped_case(tmp_path)
+    names = {(line.split(": names ")[0], line.split("'")[1]) for line in found}
+    assert names == {
+        (f"{kit.as_posix()}/README.md", "staff/README.md"),
+        (f"{kit.as_posix()}/README.md", "benchmarks/"),
+        (f"{kit.as_posix()}/README.md", ".ci/run"),
+        (f"{kit.as_posix()}/README.md", "requirements-bench.txt"),
+        (f"{kit.as_posix()}/cs231n/layers.py", "cs231n/blas.py"),
+        (f"{kit.as_posix()}/cs231n/layers.py", "staff.release"),
+        (f"{kit.as_posix()}/tests/test_layers.py", "tests/staff/"),
+    }
+    assert all(line.endswith("which the kit does not ship") for line in found)
+
+
+def test_release_build_stops_when_the_kit_names_a_file_it_does_not_ship(mini, tmp_path, monkeypatch):
+    monkeypatch.setattr(release, "build_autograder", lambda repo_root, out_zip: out_zip)
+    (mini / "benchmarks").mkdir(exist_ok=True)
+    (mini / "benchmarks" / "README.md").write_text("numbers\n")
+    (mini / "tests" / "test_layers.py").write_text(
+        (mini / "tests" / "test_layers.py").read_text() + "\n# Timings: benchmarks/README.md\n"
+    )
+    with pytest.raises(
+        release.ReleaseError, match=r"(?s)names files it does not ship.*test_layers\.py: names 'benchmarks/README\.md'"
+    ):
+        release.build(tmp_path / "out", repo_root=mini)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,6 +670,7 @@ def expected_kit_files():
     """The allow-list, stated independently: what a student must get from this repository."""
     names = {"README.md", "requirements.txt", "pyproject.toml", "collectSubmission.sh", "datasets/get_datasets.sh"}
     for pattern in (
+        "docs/*.md",
         "collect_submission*.py",
         "cs231n/*.py",
         "cs231n/classifiers/*.py",
@@ -674,3 +751,66 @@ def test_release_of_this_repository_notebooks_have_no_outputs_and_no_answers(bui
         staff_cells = json.loads((REPO_ROOT / rel).read_text(encoding="utf-8"))["cells"]
         tagged = [c for c in staff_cells if "answer" in c.get("metadata", {}).get("tags", [])]
         assert len(summary["blanked"][rel]["answer"]) == len(answers) == len(tagged)
+
+
+# ---------------------------------------------------------------------------------------------
+# The student's path through the built kit, on a copy of it, as a student runs each command.
+
+
+@pytest.fixture
+def kit_copy(built, tmp_path):
+    """A fresh copy of the built kit, and the environment a student's shell would have (no CIFAR-10)."""
+    out, summary, _ = built
+    kit = tmp_path / "cs231n_kit"
+    shutil.copytree(out / "student", kit)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CIFAR10_DIR", "CS231N_"))}
+    env.update(COLUMNS="80", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    stubbed = {name for names in summary["stubs"].values() for name in names}
+    return kit, env, stubbed
+
+
+def run_in(kit, env, *cmd):
+    return subprocess.run(
+        list(cmd), cwd=kit, env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.mark.slow
+def test_kit_pytest_with_nothing_implemented_prints_a_short_table_without_tracebacks(kit_copy):
+    kit, env, stubbed = kit_copy
+    proc = run_in(kit, env, sys.executable, "-m", "pytest")
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1
+    assert len(lines) < 60, proc.stdout
+    table = re.sub(r"\n +", " ", proc.stdout.split(f" your functions: {len(stubbed)} not implemented yet ", 1)[1])
+    listed = re.findall(r"not implemented yet: ((?:[\w.]+, )*[\w.]+)", table)
+    assert {name for names in listed for name in names.split(", ")} == stubbed, proc.stdout
+    assert "Traceback" not in proc.stdout and "= FAILURES =" not in proc.stdout and "SKIPPED" not in proc.stdout
+    assert re.search(r"\d+ passed.*\d+ not implemented", lines[-1]), lines[-1]
+
+
+@pytest.mark.slow
+def test_kit_main_job_before_the_nets_exist_lists_what_to_implement_and_exits_2(kit_copy):
+    kit, env, stubbed = kit_copy
+    proc = run_in(kit, env, sys.executable, "-m", "cs231n.train")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    listed = proc.stderr.split("Still to implement:", 1)[1]
+    assert all(name in listed for name in stubbed), proc.stderr
+
+
+@pytest.mark.slow
+def test_kit_half_finished_is_zipped_with_warnings_naming_what_is_unfinished(kit_copy):
+    kit, env, _ = kit_copy
+    # Half of the work: the layers written (the reference's), the rest still stubs and no notebook run.
+    shutil.copy2(REPO_ROOT / "cs231n" / "layers.py", kit / "cs231n" / "layers.py")
+    proc = run_in(kit, {**env, "PYTHON": sys.executable}, "bash", "collectSubmission.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with zipfile.ZipFile(kit / "cs231n_submission.zip") as zf:
+        assert set(release.STUDENT_FILES) <= set(zf.namelist())
+    assert "cs231n/layers.py: not implemented yet" not in proc.stdout
+    assert "cs231n/classifiers/fc_net.py: not implemented yet (still raising the kit's stub): TwoLayerNet.__init__" in (
+        proc.stdout
+    )
+    assert "notebooks/backprop.ipynb: never run" in proc.stdout
+    assert "WARNING: the zip holds unfinished work" in proc.stdout.splitlines()[-1]
