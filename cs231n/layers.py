@@ -95,7 +95,7 @@ def affine_forward(x, w, b):
     Returns
     -------
     out : ndarray, shape (N, M)
-        ``x.reshape(N, D) @ w + b``.
+        The layer's output, one row per example.
     cache : tuple
         ``(x, w, b)``, the inputs as given.
     """
@@ -176,7 +176,7 @@ def relu_forward(x):
     Returns
     -------
     out : ndarray, same shape as x
-        ``max(0, x)``.
+        The ReLU of x.
     cache : ndarray, same shape as x
         x itself.
     """
@@ -315,7 +315,7 @@ def sigmoid_forward(x):
     out : ndarray, same shape as x
         The sigmoid of x, in [0, 1].
     cache : ndarray, same shape as x
-        out, since the derivative is ``out * (1 - out)``.
+        out: the sigmoid's local gradient can be written with its output alone.
     """
     x = _float_array("x", x)
     out = None
@@ -384,7 +384,7 @@ def tanh_forward(x):
     out : ndarray, same shape as x
         ``tanh(x)``, in [-1, 1].
     cache : ndarray, same shape as x
-        out, since the derivative is ``1 - out**2``.
+        out: tanh's local gradient can be written with its output alone.
     """
     x = _float_array("x", x)
     out = None
@@ -497,8 +497,7 @@ def softmax_loss(x, y):
     loss : float
         The cross-entropy loss averaged over the N examples.
     dx : ndarray, shape (N, C)
-        Gradient of the loss with respect to x (probabilities minus one-hot labels, divided by N),
-        in x's dtype.
+        Gradient of the loss with respect to x, in x's dtype.
     """
     x, y = _scores_and_labels(x, y)
     loss, dx = None, None

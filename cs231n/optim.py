@@ -79,7 +79,8 @@ def sgd(w, dw, config=None):
 def sgd_momentum(w, dw, config=None):
     """Stochastic gradient descent with momentum.
 
-    ``v = momentum * v - learning_rate * dw``, then ``next_w = w + v``.
+    A velocity keeps a running sum of past steps, each older one shrunk by ``momentum``; the
+    weights move by the velocity rather than by the current gradient alone.
 
     Parameters
     ----------
@@ -127,8 +128,8 @@ def sgd_momentum(w, dw, config=None):
 def rmsprop(w, dw, config=None):
     """RMSProp: divide the step by a running root mean square of the gradient.
 
-    ``cache = decay_rate * cache + (1 - decay_rate) * dw**2``, then
-    ``next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
+    A running average of the squared gradient (forgetting at ``decay_rate``) scales each weight's
+    step: weights with large recent gradients take smaller steps, and the other way round.
 
     Parameters
     ----------
@@ -177,13 +178,10 @@ def rmsprop(w, dw, config=None):
 def adam(w, dw, config=None):
     """Adam: momentum on the gradient and on its square, both bias-corrected.
 
-    With ``t`` incremented *before* use (so the first step has ``t = 1``)::
-
-        m = beta1 * m + (1 - beta1) * dw
-        v = beta2 * v + (1 - beta2) * dw**2
-        mt = m / (1 - beta1**t)
-        vt = v / (1 - beta2**t)
-        next_w = w - learning_rate * mt / (sqrt(vt) + epsilon)
+    ``m`` is a running average of the gradient (forgetting at ``beta1``) and ``v`` one of its square
+    (``beta2``); both start at zero, so each is divided by ``1 - beta**t`` to correct that bias
+    before the step, which scales the learning rate per weight as in RMSProp. ``t`` counts the steps
+    and is incremented *before* it is used, so the first step has ``t = 1``.
 
     The bias correction makes the first step move each weight by about ``learning_rate`` in the
     direction of ``-sign(dw)``, whatever the gradient's scale.

@@ -4,8 +4,9 @@ Both are built from the layers of ``cs231n.layers`` and ``cs231n.layer_utils`` a
 conventions:
 
 - ``params`` maps ``W1, b1, ..., WL, bL`` to arrays; ``Wi`` has shape (D_in, D_out), ``bi`` (D_out,).
-- Weights are drawn as ``weight_scale * np.random.randn(...)`` from the global numpy RNG, W1 first,
-  then W2, ...; biases start at zero.
+- Weights are Gaussian with mean 0 and standard deviation ``weight_scale``, drawn with
+  ``np.random.randn`` from the global numpy RNG in layer order (W1 first), so that a seed gives
+  CS231n's numbers; biases start at zero.
 - ``loss(X)`` returns the class scores (N, C); ``loss(X, y)`` returns ``(loss, grads)`` with the
   softmax loss plus ``0.5 * reg * sum(W**2)`` over every weight matrix (biases are not regularized)
   and ``grads`` holding the same keys as ``params``.
