@@ -8,11 +8,12 @@ the student code (``child.run_call``) in a process group of its own and, when is
 of a new PID namespace (:class:`PidNamespaces`), so every process the call starts (double forks and
 ``setsid`` included) dies with it.
 
-The launcher kills the call's process group at its deadline. Where the kernel refuses PID namespaces
-it then kills every process of the call's own user (a user id used by no one else, see
-:func:`call_uid`), so nothing a call started outlives it either way. It answers the grader with a
-framed JSON header (status, wait status, seconds) and the child's raw reply. No student code runs in
-the launcher.
+At the deadline the launcher asks the call where it is (SIGUSR1, answered by ``child.report_hang``),
+then kills its process group. Where the kernel refuses PID namespaces it then kills every process of
+the call's own user (a user id used by no one else, see :func:`call_uid`), so nothing a call started
+outlives it either way. It answers the grader with a framed JSON header (status, wait status,
+seconds) and the child's raw reply: the return value, or the report of an overdue call. No student
+code runs in the launcher.
 """
 
 import ctypes
@@ -23,7 +24,7 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # codec and child, beside this file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # codec, child and nosockets, beside it
 
 from child import run_call  # noqa: E402 (after the path is set)
 from codec import MAX_PAYLOAD, decode, parse_frame, read_frame, write_frame  # noqa: E402

@@ -124,26 +124,7 @@ def grade(
         if not runner.isolated:
             notes.append(f"({NOT_ISOLATED})")
         plugin = GradescopePlugin(results_path, runner, past_due_date(metadata), notes)
-        args = [
-            str(tests_dir),
-            "-c",
-            str(GRADER_DIR / "pytest.ini"),
-            "--rootdir",
-            str(tests_dir),
-            "--confcutdir",
-            str(tests_dir),
-            "-v" if verbose else "-q",
-        ]
-        if keyword:
-            args += ["-k", keyword]
-        with contextlib.redirect_stdout(Tolerant(sys.stderr if verbose else None)):
-            code = pytest.main(args, plugins=[plugin])
-        if plugin.collect_errors:
-            results = crash_results("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
-        elif not plugin.tests:
-            results = crash_results(f"no grading tests were collected (pytest exit code {int(code)})")
-        else:
-            results = plugin.results(final=True)
+        results = run_grading_tests(plugin, tests_dir, keyword, verbose)
     except Exception as exc:
         results = crash_results(f"{type(exc).__name__}: {exc}")
     finally:
@@ -161,6 +142,22 @@ def grade(
             results["extra_data"] = isolation
             write_results(results_path, results)
     return results
+
+
+def run_grading_tests(plugin, tests_dir, keyword=None, verbose=False):
+    """Run the grading tests with pytest in this process; return the results object ``plugin`` built.
+
+    pytest's output goes to stderr with ``verbose``, else nowhere: never to stdout.
+    """
+    args = [str(tests_dir), "-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(tests_dir)]
+    args += ["--confcutdir", str(tests_dir), "-v" if verbose else "-q"] + (["-k", keyword] if keyword else [])
+    with contextlib.redirect_stdout(Tolerant(sys.stderr if verbose else None)):
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.collect_errors:
+        return crash_results("the grading tests could not be collected:\n" + "\n".join(plugin.collect_errors))
+    if not plugin.tests:
+        return crash_results(f"no grading tests were collected (pytest exit code {int(code)})")
+    return plugin.results(final=True)
 
 
 def function_scores(results):
