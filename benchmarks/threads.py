@@ -13,7 +13,8 @@ It runs under each thread choice:
 
 Regimes: ``quiet`` adds nothing to whatever else runs on the machine (the load average is printed
 of each regime at its start and end); ``busy`` starts one busy-loop process per usable core, waits a second, measures,
-and stops them. Within a regime the choices run interleaved, ``--repeat`` rounds; the table gives the
+and stops them. Within a regime the choices run interleaved, ``--repeat`` rounds, each round starting
+one choice further along; the table gives the
 median wall time of each, and its ratio to the best fixed count and to ``default``.
 
     python benchmarks/threads.py
@@ -64,10 +65,13 @@ def train_once(data, epochs, num_threads):
 
 
 def measure(data, epochs, choices, repeat):
-    """Run every choice ``repeat`` times, interleaved; returns {label: (list of seconds, last note)}."""
+    """Run every choice ``repeat`` times, interleaved; returns {label: (list of seconds, last note)}.
+
+    Each round starts one choice further along, so that no choice always follows the same other one.
+    """
     results = {label: ([], "") for label, _ in choices}
-    for _ in range(repeat):
-        for label, num_threads in choices:
+    for r in range(repeat):
+        for label, num_threads in choices[r % len(choices) :] + choices[: r % len(choices)]:
             seconds, note = train_once(data, epochs, num_threads)
             results[label] = (results[label][0] + [seconds], note)
     return results

@@ -196,6 +196,8 @@ def measure(name, tree, tmp, timeout, threads_env=None):
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # a student's machine keeps pytest's rewritten tests
         run_timed(cmd, tree, env, timeout)  # the untimed first run
     seconds, peak, code, output = run_timed(cmd, tree, env, timeout)
+    if seconds >= timeout:
+        return f"over {timeout:.0f} s (stopped)"
     if code != 0:
         last = output.strip().splitlines()[-1:] or ["(no output)"]
         return f"failed ({code}): {last[0][:80]}"

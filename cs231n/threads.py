@@ -21,7 +21,9 @@ idle BLAS threads that may still be spinning). The readings compared are the one
 previous one (from the last choice, or from when this module was imported), so a choice usually
 costs no waiting: when they are less than ``MIN_SPAN`` (0.1 s) apart, the last result is used again;
 when the previous reading is older than ``MAX_SPAN`` (30 s), a fresh one is taken and compared with
-one 0.1 s later. Without ``/proc/stat`` the one-minute load average stands in (it lags, and it counts
+one 0.1 s later. So is it when every core was taken in between and both this process and others had
+a share: this process crowded them, and only a reading while it waits shows how much they would take.
+Without ``/proc/stat`` the one-minute load average stands in (it lags, and it counts
 this process's own recent training too); without either, BLAS keeps its default.
 
 Example::
@@ -44,6 +46,7 @@ ENV_VAR = "CS231N_NUM_THREADS"
 BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 MIN_SPAN = 0.1  # seconds: the shortest time between two readings compared
 MAX_SPAN = 30.0  # seconds: an earlier reading older than this no longer tells how busy the machine is
+SHARED = 0.25  # cores: less idle time than this means every core was taken
 
 _last = None  # (the last reading, the busy cores measured up to it or None); set at import, below
 
@@ -154,7 +157,16 @@ def measure_busy_cores(cpus):
             return last_busy
         time.sleep(MIN_SPAN - (now[0] - last[0]))
         now = take_reading(cpus)
-    busy = busy_cores(last[2], now[2], own_cpu_seconds=now[1] - last[1], seconds=now[0] - last[0])
+    seconds, own_cpu_seconds = now[0] - last[0], now[1] - last[1]
+    busy = busy_cores(last[2], now[2], own_cpu_seconds, seconds)
+    everything = busy_cores(last[2], now[2], 0.0, seconds)
+    if busy > SHARED and own_cpu_seconds / seconds > SHARED and everything > len(now[2]) - SHARED:
+        # Every core was taken and this process shared them with others: what the others got says
+        # little of what they would take. Measure them alone, while this process waits.
+        last = now
+        time.sleep(MIN_SPAN)
+        now = take_reading(cpus)
+        busy = busy_cores(last[2], now[2], own_cpu_seconds=now[1] - last[1], seconds=now[0] - last[0])
     _last = (now, busy)
     return busy
 

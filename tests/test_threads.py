@@ -93,18 +93,30 @@ def scripted_readings(monkeypatch, readings):
 
 
 # Readings (wall clock, this process's CPU seconds, CPU ticks) of a 2-CPU machine whose CPUs run at
-# 100 ticks per second: at t=10 s, then 2 s later with both CPUs busy all along, 1.5 s of it this
-# process's own (so other programs kept 0.5 cores busy).
+# 100 ticks per second: at t=10 s, then 2 s later with each CPU busy 3/4 of the time (1.5 cores),
+# 1 s of CPU time of it this process's own (0.5 cores; so other programs kept 1 core busy).
 AT_10 = (10.0, 4.0, {0: (0, 1000), 1: (0, 1000)})
-AT_12 = (12.0, 5.5, {0: (200, 1200), 1: (200, 1200)})
+AT_12 = (12.0, 5.0, {0: (150, 1200), 1: (150, 1200)})
 
 
 def test_the_busy_cores_are_measured_since_the_previous_reading_without_waiting(fresh, monkeypatch):
     monkeypatch.setattr(threads, "_last", (AT_10, None))
     sleeps = scripted_readings(monkeypatch, [AT_12])
-    assert threads.measure_busy_cores([0, 1]) == pytest.approx(2.0 - 1.5 / 2)
+    assert threads.measure_busy_cores([0, 1]) == pytest.approx(1.5 - 0.5)
     assert sleeps == []
-    assert threads._last == (AT_12, pytest.approx(1.25))
+    assert threads._last == (AT_12, pytest.approx(1.0))
+
+
+def test_when_this_process_crowded_the_others_they_are_measured_again_while_it_waits(fresh, monkeypatch):
+    # From t=10 s to 12 s both CPUs were taken: 1.2 cores by this process, 0.8 by others (what they
+    # got, not what they wanted). Then 0.1 s with this process waiting: the others take both CPUs.
+    monkeypatch.setattr(threads, "_last", (AT_10, None))
+    crowded = (12.0, 6.4, {0: (200, 1200), 1: (200, 1200)})
+    alone = (12.1, 6.4, {0: (210, 1210), 1: (210, 1210)})
+    sleeps = scripted_readings(monkeypatch, [crowded, alone])
+    assert threads.measure_busy_cores([0, 1]) == pytest.approx(2.0)
+    assert sleeps == [threads.MIN_SPAN]
+    assert threads._last == (alone, pytest.approx(2.0))
 
 
 def test_a_reading_less_than_min_span_after_the_last_gives_the_last_result_again(fresh, monkeypatch):
