@@ -149,7 +149,7 @@ def measure_busy_cores(cpus):
             return None
     last, last_busy = _last if _last is not None else (None, None)
     if last is None or last[2] is None or now[0] - last[0] > MAX_SPAN:
-        last, last_busy = now, None
+        last = now
         time.sleep(MIN_SPAN)
         now = take_reading(cpus)
     elif now[0] - last[0] < MIN_SPAN:
