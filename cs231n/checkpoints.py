@@ -12,9 +12,11 @@ The training state is a dict with the keys
 - ``loss_history``, ``train_acc_history``, ``val_acc_history``: lists of float;
 - ``epoch``, ``iteration``: int; ``best_val_acc``: float; ``lr0``: float or None;
 - ``rng_state``: the tuple of ``np.random.get_state()``;
-- ``settings``: dict of JSON values (update rule, batch size, ...) recorded with the run.
+- ``settings``: dict of JSON values (update rule, batch size, ...) recorded with the run; a function
+  is recorded by ``recorded_name``.
 """
 
+import functools
 import json
 import os
 import zipfile
@@ -37,6 +39,18 @@ CHECKPOINTED = (
     "best_val_acc",
     "lr0",
 )
+
+
+def recorded_name(function):
+    """A name for ``function`` that is the same in every process (a checkpoint records it), or None."""
+    if isinstance(function, functools.partial):
+        args = [
+            recorded_name(function.func),
+            *map(repr, function.args),
+            *(f"{k}={v!r}" for k, v in function.keywords.items()),
+        ]
+        return f"partial({', '.join(args)})"
+    return None if function is None else getattr(function, "__name__", type(function).__name__)
 
 
 def save_checkpoint(path, state):

@@ -3,8 +3,8 @@
 Each schedule maps ``(lr0, t, T)`` to the learning rate of update number ``t``, where ``t`` counts updates
 from 1 (the first minibatch) to ``T`` (the last one of the whole run, ``num_epochs *
 iterations_per_epoch``) and ``lr0`` is the base learning rate ``optim_config["learning_rate"]``.
-``LR_SCHEDULES`` maps the names the Solver accepts to these functions. For other step points use
-``functools.partial(step_lr, milestones=..., gamma=...)``.
+``LR_SCHEDULES`` maps the names the Solver accepts to these functions, and ``schedule_function`` looks
+a setting up. For other step points use ``functools.partial(step_lr, milestones=..., gamma=...)``.
 """
 
 import math
@@ -107,3 +107,14 @@ def inv_sqrt_lr(lr0, t, T):
 
 
 LR_SCHEDULES = {"step": step_lr, "cosine": cosine_lr, "linear": linear_lr, "inv_sqrt": inv_sqrt_lr}
+
+
+def schedule_function(lr_schedule):
+    """The schedule named by ``lr_schedule`` in LR_SCHEDULES, or ``lr_schedule`` itself (a function or None)."""
+    if isinstance(lr_schedule, str):
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, got {lr_schedule!r}")
+        return LR_SCHEDULES[lr_schedule]
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ValueError(f"lr_schedule must be a name, a function or None, got {lr_schedule!r}")
+    return lr_schedule

@@ -17,101 +17,35 @@ Example::
     # model.params now holds the parameters with the best validation accuracy;
     # solver.loss_history, solver.train_acc_history and solver.val_acc_history hold the curves.
 
-The learning-rate schedules (``lr_schedule``) live in ``cs231n/schedules.py``, the checkpoint files
-(``checkpoint_name``, ``resume_from``) in ``cs231n/checkpoints.py``, the choice of numpy's BLAS threads
-(``num_threads``) in ``cs231n/threads.py`` and the checks of what the Solver is given in
-``cs231n/solver_checks.py``; this module is the training loop.
+This module is the training loop. The learning-rate schedules (``lr_schedule``) live in
+``cs231n/schedules.py``, the checkpoint files (``checkpoint_name``, ``resume_from``) in
+``cs231n/checkpoints.py``, the choice of numpy's BLAS threads (``num_threads``) in ``cs231n/threads.py``,
+the checks of what the Solver is given in ``cs231n/solver_checks.py``, and its progress lines and the
+errors it raises when the loss is not finite in ``cs231n/solver_messages.py``.
 """
 
-import functools
 import math
 import os
-import time
 
 import numpy as np
 
-from cs231n import optim
-from cs231n.checkpoints import CHECKPOINTED, load_checkpoint, save_checkpoint
+from cs231n.checkpoints import CHECKPOINTED, load_checkpoint, recorded_name, save_checkpoint
 from cs231n.data_utils import check_count
-from cs231n.file_utils import check_writable_folder
-from cs231n.schedules import LR_SCHEDULES
+from cs231n.schedules import LR_SCHEDULES, schedule_function
 from cs231n.solver_checks import (
-    NonFiniteDataError,
     as_split,
+    as_splits,
+    check_checkpoint_name,
     check_optim_config,
     check_resume,
     check_samples,
-    non_finite_rows,
+    update_rule_function,
 )
+from cs231n.solver_messages import LossDivergedError, NonFiniteDataError, Progress, divergence_error
 from cs231n.threads import blas_threads, parse_num_threads
 
-
-class LossDivergedError(RuntimeError):
-    """Training stopped because the loss became NaN or infinite.
-
-    Attributes
-    ----------
-    loss : float
-        The non-finite loss.
-    iteration : int
-        The update number (1-based) whose minibatch gave that loss.
-    learning_rate : float or None
-        The learning rate in use at that iteration.
-    """
-
-    def __init__(self, message, loss, iteration, learning_rate):
-        super().__init__(message)
-        self.loss = loss
-        self.iteration = iteration
-        self.learning_rate = learning_rate
-
-
-def _format_seconds(seconds):
-    """Format a duration as ``m:ss`` or ``h:mm:ss``."""
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _timing(tic, done, remaining):
-    """``"m:ss elapsed, ETA m:ss"`` since ``tic`` after ``done`` updates, with ``remaining`` to go.
-
-    The ETA is left out after a single update, which is dominated by the first accuracy check.
-    """
-    elapsed = time.perf_counter() - tic
-    if done < 2:
-        return f"{_format_seconds(elapsed)} elapsed"
-    return f"{_format_seconds(elapsed)} elapsed, ETA {_format_seconds(elapsed / done * remaining)}"
-
-
-def _update_rule_function(update_rule):
-    """The update rule named by ``update_rule`` in cs231n.optim, or ``update_rule`` itself if it is a function."""
-    if isinstance(update_rule, str):
-        if update_rule.startswith("_") or not callable(getattr(optim, update_rule, None)):
-            raise ValueError(f'Invalid update_rule "{update_rule}": not a function in cs231n.optim')
-        return getattr(optim, update_rule)
-    if not callable(update_rule):
-        raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {update_rule!r}")
-    return update_rule
-
-
-def _name(function):
-    """A name for ``function`` that is the same in every process (a checkpoint records it), or None."""
-    if isinstance(function, functools.partial):
-        args = [_name(function.func), *map(repr, function.args), *(f"{k}={v!r}" for k, v in function.keywords.items())]
-        return f"partial({', '.join(args)})"
-    return None if function is None else getattr(function, "__name__", type(function).__name__)
-
-
-def _schedule_function(lr_schedule):
-    """The schedule named by ``lr_schedule`` in LR_SCHEDULES, or ``lr_schedule`` itself (a function or None)."""
-    if isinstance(lr_schedule, str):
-        if lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)} or a function, got {lr_schedule!r}")
-        return LR_SCHEDULES[lr_schedule]
-    if lr_schedule is not None and not callable(lr_schedule):
-        raise ValueError(f"lr_schedule must be a name, a function or None, got {lr_schedule!r}")
-    return lr_schedule
+# Imported from here by the notebooks and tests, with the Solver.
+__all__ = ["Solver", "LossDivergedError", "NonFiniteDataError", "LR_SCHEDULES"]
 
 
 class Solver:
@@ -175,14 +109,7 @@ class Solver:
 
     def __init__(self, model, data, **kwargs):
         self.model = model
-        if not isinstance(data, dict):
-            raise TypeError(f"data must be a dict with X_train, y_train, X_val and y_val, got {type(data).__name__}")
-        for key in ("X_train", "y_train", "X_val", "y_val"):
-            if key not in data:
-                raise ValueError(f"data must contain X_train, y_train, X_val and y_val; {key!r} is missing")
-        num_classes = getattr(model, "num_classes", None)
-        self.X_train, self.y_train = as_split(data["X_train"], data["y_train"], "X_train", "y_train", num_classes)
-        self.X_val, self.y_val = as_split(data["X_val"], data["y_val"], "X_val", "y_val", num_classes)
+        self.X_train, self.y_train, self.X_val, self.y_val = as_splits(data, getattr(model, "num_classes", None))
 
         self.update_rule = kwargs.pop("update_rule", "sgd")
         self.optim_config = kwargs.pop("optim_config", {})
@@ -201,19 +128,12 @@ class Solver:
         if kwargs:
             extra = ", ".join(f'"{k}"' for k in kwargs)
             raise ValueError(f"Unrecognized arguments {extra}")
-        if self.checkpoint_name is not None:
-            folder = os.path.dirname(os.path.abspath(self.checkpoint_name))
-            if not os.path.isdir(folder):
-                raise ValueError(
-                    f"checkpoint_name {self.checkpoint_name!r} points into {folder}, which is not an existing folder"
-                )
-            check_writable_folder(folder, f"checkpoint_name {self.checkpoint_name!r}")
-
+        check_checkpoint_name(self.checkpoint_name)
         if self.num_threads is not None:
             parse_num_threads(self.num_threads, "num_threads")
-        self.update_rule = _update_rule_function(self.update_rule)
+        self.update_rule = update_rule_function(self.update_rule)
         check_optim_config(self.update_rule, self.optim_config)
-        self._schedule = _schedule_function(self.lr_schedule)
+        self._schedule = schedule_function(self.lr_schedule)
         if self._schedule is not None and self.lr_decay != 1.0:
             raise ValueError(f"use either lr_decay or lr_schedule, not both (got lr_decay={self.lr_decay})")
         if not 0 < self.lr_decay < math.inf:
@@ -239,11 +159,6 @@ class Solver:
             raise ValueError("lr_schedule needs the base learning rate: set optim_config['learning_rate']")
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
-    def _learning_rate(self):
-        """The learning rate in use (that of the first parameter), or None if the rule has none."""
-        first = next(iter(self.optim_configs.values()), {})
-        return first.get("learning_rate")
-
     def _step(self):
         """Make a single gradient update on one random minibatch. Called by train()."""
         num_train = self.X_train.shape[0]
@@ -255,7 +170,8 @@ class Solver:
         loss, grads = self.model.loss(X_batch, y_batch)
         loss = float(loss)
         if not math.isfinite(loss):
-            self._diverged(loss, batch_mask)  # raises before any update: the parameters are those of the last good step
+            # Raised before any update: the parameters stay those of the last good step.
+            raise divergence_error(self, loss, batch_mask)
         self.loss_history.append(loss)
 
         # Perform a parameter update
@@ -265,35 +181,6 @@ class Solver:
             next_w, next_config = self.update_rule(w, dw, config)
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
-
-    def _diverged(self, loss, batch_mask):
-        """Raise for a non-finite loss at update ``self.iteration + 1`` on the rows ``batch_mask`` of X_train.
-
-        NonFiniteDataError when those rows hold NaN or inf (bad data), else LossDivergedError.
-        """
-        iteration = self.iteration + 1
-        lr = self._learning_rate()
-        msg = f"The loss became {loss} at iteration {iteration} (epoch {self.epoch + 1}/{self.num_epochs})"
-        bad_rows = sorted(set(batch_mask[non_finite_rows(self.X_train[batch_mask])].tolist()))
-        if bad_rows:
-            raise NonFiniteDataError(
-                f"{msg} because the minibatch holds NaN or inf: X_train rows {bad_rows[:10]}"
-                f"{' ...' if len(bad_rows) > 10 else ''}. Clean or drop those rows; the learning rate is not the cause."
-            )
-        if iteration == 1:
-            msg += ", before any update, on finite data: check the initialization (weight_scale) and the model's loss."
-        elif lr is None:
-            msg += ". The updates diverged: lower the update rule's step size."
-        else:
-            # Suggest a new base rate: the one in use may already be decayed or scheduled.
-            base = lr if self.lr0 is None else self.lr0
-            msg += (
-                f" with learning_rate {lr:.3g}. The updates diverged: lower the learning rate, "
-                f"e.g. 10x: optim_config['learning_rate'] = {base / 10:.3g}."
-            )
-        if self.last_checkpoint is not None:
-            msg += f" The last good checkpoint is {self.last_checkpoint}."
-        raise LossDivergedError(msg, loss=loss, iteration=iteration, learning_rate=lr)
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):
         """Accuracy of the model on the given data.
@@ -356,10 +243,9 @@ class Solver:
         num_train = self.X_train.shape[0]
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
-        first_t = self.iteration
-        tic = time.perf_counter()
+        progress = Progress(self, num_iterations)
 
-        for t in range(first_t, num_iterations):
+        for t in range(self.iteration, num_iterations):
             if self._schedule is not None:
                 lr = self._schedule(self.lr0, t + 1, num_iterations)
                 for config in self.optim_configs.values():
@@ -368,15 +254,7 @@ class Solver:
             self.iteration = t + 1
 
             if self.verbose and t % self.print_every == 0:
-                lr = self._learning_rate()
-                lr_text = "n/a" if lr is None else f"{lr:.3g}"
-                loss = self.loss_history[-1]
-                loss_text = f"{loss:f}" if abs(loss) < 1e6 else f"{loss:.6e}"
-                print(
-                    f"(Iteration {t + 1} / {num_iterations}) loss: {loss_text} "
-                    f"| lr {lr_text} | {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}",
-                    flush=True,
-                )
+                print(progress.iteration_line(), flush=True)
 
             # At the end of every epoch, increment the epoch counter and decay the learning rate.
             epoch_end = (t + 1) % iterations_per_epoch == 0
@@ -389,26 +267,16 @@ class Solver:
             # Check the accuracies after the first update and at the end of every epoch (the last
             # update always ends one: num_iterations is a whole number of epochs).
             if t == 0 or epoch_end:
-                train_acc, val_acc = self._check_accuracies()
+                self._check_accuracies()
                 if self.verbose:
-                    print(
-                        f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
-                        f"val_acc: {val_acc:f} (best {self.best_val_acc:f}) "
-                        f"| {_timing(tic, t + 1 - first_t, num_iterations - t - 1)}",
-                        flush=True,
-                    )
+                    print(progress.epoch_line(), flush=True)
 
         if self.best_params:
             # Copies, so that training the model further never alters best_params.
             self.model.params = {k: v.copy() for k, v in self.best_params.items()}
 
     def _check_accuracies(self):
-        """Record the training and validation accuracies, keep the best parameters, write a checkpoint.
-
-        Returns
-        -------
-        train_acc, val_acc : float
-        """
+        """Record the training and validation accuracies, keep the best parameters, write a checkpoint."""
         train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
         self.train_acc_history.append(train_acc)
@@ -418,16 +286,13 @@ class Solver:
             self.best_val_acc = val_acc
             self.best_params = {k: v.copy() for k, v in self.model.params.items()}
         self._save_checkpoint()
-        return train_acc, val_acc
 
     def _save_checkpoint(self):
         """Write the whole training state to ``{checkpoint_name}_epoch_{epoch}.npz`` atomically."""
         if self.checkpoint_name is None:
             return
         state = {name: getattr(self, name) for name in CHECKPOINTED}
-        state["params"] = self.model.params
-        state["rng_state"] = np.random.get_state()
-        state["settings"] = self._settings()
+        state.update(params=self.model.params, rng_state=np.random.get_state(), settings=self._settings())
         filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
         if self.verbose:
             print(f'Saving checkpoint to "{filename}"', flush=True)
@@ -437,11 +302,11 @@ class Solver:
     def _settings(self):
         """The settings a checkpoint records; a run resumed from it must have the same, but num_epochs."""
         return {
-            "update_rule": _name(self.update_rule),
+            "update_rule": recorded_name(self.update_rule),
             "batch_size": self.batch_size,
             "num_epochs": self.num_epochs,
             "lr_decay": float(self.lr_decay),
-            "lr_schedule": _name(self._schedule),
+            "lr_schedule": recorded_name(self._schedule),
             "num_train": int(self.X_train.shape[0]),
         }
 
@@ -468,19 +333,7 @@ class Solver:
             them). ``num_epochs`` may differ, to train a finished run further.
         """
         state = load_checkpoint(path)
-        recorded = {**state["settings"], "learning_rate": state["lr0"]}
-        mine = {**self._settings(), "learning_rate": self.lr0}
-        del mine["num_epochs"]
-        first = next(iter(state["optim_configs"].values()), {})
-        for key, value in self.optim_config.items():
-            if key != "learning_rate" and key in first:
-                recorded[key], mine[key] = first[key], value
-        check_resume(path, recorded, mine)
-        expected = {k: np.shape(v) for k, v in self.model.params.items()}
-        found = {k: v.shape for k, v in state["params"].items()}
-        if found != expected:
-            raise ValueError(f"checkpoint {path} holds parameters {found}, but the model has {expected}")
-
+        check_resume(path, state, self._settings(), self.optim_config, self.model.params)
         self.model.params.update(state["params"])
         for name in CHECKPOINTED:
             setattr(self, name, state[name])

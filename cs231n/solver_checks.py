@@ -1,21 +1,43 @@
 """The Solver's checks of what it is given, so that a wrong setting is refused where it enters.
 
 ``solver.py`` is the training loop; these functions check its data (every split and its labels), its
-``optim_config``, the settings a checkpoint was written with, and tell bad data from divergence when
-the loss stops being finite. Each raises a ``ValueError`` or ``TypeError`` naming the argument, what
-was seen and what was expected.
+update rule and ``optim_config``, its checkpoint folder and, to resume, the settings a checkpoint was
+written with. Each raises a ``ValueError`` or ``TypeError`` naming the argument, what was seen and what
+was expected.
 """
 
 import numbers
+import os
 
 import numpy as np
 
 from cs231n import optim
+from cs231n.file_utils import check_writable_folder
 from cs231n.optim_config import RULE_KEYS, check_config
 
 
-class NonFiniteDataError(ValueError):
-    """A minibatch held NaN or inf: the data is bad, lowering the learning rate would not help."""
+def as_splits(data, num_classes=None):
+    """Return the Solver's training and validation splits from ``data``, each checked by ``as_split``.
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val : ndarray
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not a dict.
+    ValueError
+        One of the four keys is missing, or a split is refused by ``as_split``.
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"data must be a dict with X_train, y_train, X_val and y_val, got {type(data).__name__}")
+    for key in ("X_train", "y_train", "X_val", "y_val"):
+        if key not in data:
+            raise ValueError(f"data must contain X_train, y_train, X_val and y_val; {key!r} is missing")
+    X_train, y_train = as_split(data["X_train"], data["y_train"], "X_train", "y_train", num_classes)
+    X_val, y_val = as_split(data["X_val"], data["y_val"], "X_val", "y_val", num_classes)
+    return X_train, y_train, X_val, y_val
 
 
 def as_split(X, y, X_name, y_name, num_classes=None):
@@ -57,6 +79,17 @@ def check_samples(value, name):
     return int(value)
 
 
+def update_rule_function(update_rule):
+    """The update rule named by ``update_rule`` in cs231n.optim, or ``update_rule`` itself if it is a function."""
+    if isinstance(update_rule, str):
+        if update_rule.startswith("_") or not callable(getattr(optim, update_rule, None)):
+            raise ValueError(f'Invalid update_rule "{update_rule}": not a function in cs231n.optim')
+        return getattr(optim, update_rule)
+    if not callable(update_rule):
+        raise ValueError(f"update_rule must be a name in cs231n.optim or a function, got {update_rule!r}")
+    return update_rule
+
+
 def check_optim_config(update_rule, optim_config):
     """Check the Solver's ``optim_config`` against ``update_rule`` (a function of cs231n.optim or another).
 
@@ -83,32 +116,51 @@ def check_optim_config(update_rule, optim_config):
         )
 
 
-def check_resume(path, recorded, mine):
-    """Refuse to resume from the checkpoint ``path`` when a setting differs from the one it was written with.
+def check_checkpoint_name(checkpoint_name):
+    """Refuse a ``checkpoint_name`` (None: no checkpoints) whose folder is missing or cannot be written."""
+    if checkpoint_name is None:
+        return
+    folder = os.path.dirname(os.path.abspath(checkpoint_name))
+    if not os.path.isdir(folder):
+        raise ValueError(f"checkpoint_name {checkpoint_name!r} points into {folder}, which is not an existing folder")
+    check_writable_folder(folder, f"checkpoint_name {checkpoint_name!r}")
+
+
+def check_resume(path, state, settings, optim_config, params):
+    """Refuse to resume from the checkpoint ``path`` unless it was written by a run like this one.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The checkpoint, for the message.
-    recorded, mine : dict
-        Setting name -> value, in the checkpoint and in this Solver. Only names in both are compared.
+        The checkpoint, for the messages.
+    state : dict
+        The training state read from it (see ``cs231n/checkpoints.py``).
+    settings : dict
+        This Solver's settings as a checkpoint records them; all but ``num_epochs`` must match.
+    optim_config : dict
+        This Solver's ``optim_config``: its learning rate and the entries the checkpoint has must match.
+    params : dict
+        The model's parameters: the checkpoint's must have the same names and shapes.
 
     Raises
     ------
     ValueError
-        Naming every setting that differs, with both values.
+        Naming every setting that differs, with both values, or both sets of parameter shapes.
     """
+    recorded = {**state["settings"], "learning_rate": state["lr0"]}
+    mine = {**settings, "learning_rate": optim_config.get("learning_rate")}
+    del mine["num_epochs"]
+    first = next(iter(state["optim_configs"].values()), {})
+    for key, value in optim_config.items():
+        if key != "learning_rate" and key in first:
+            recorded[key], mine[key] = first[key], value
     differ = [k for k in mine if k in recorded and recorded[k] != mine[k]]
     if differ:
         raise ValueError(
             f"checkpoint {path} was written with {', '.join(f'{k}={recorded[k]!r}' for k in differ)}, this Solver "
             f"has {', '.join(f'{k}={mine[k]!r}' for k in differ)}: resume with the settings of the run that wrote it"
         )
-
-
-def non_finite_rows(X):
-    """The indices of the rows of ``X`` (N, ...) that hold NaN or inf, as a list (empty when all finite)."""
-    X = np.asarray(X)
-    if X.dtype.kind != "f":
-        return []
-    return np.flatnonzero(~np.isfinite(X.reshape(X.shape[0], -1)).all(axis=1)).tolist()
+    expected = {k: np.shape(v) for k, v in params.items()}
+    found = {k: v.shape for k, v in state["params"].items()}
+    if found != expected:
+        raise ValueError(f"checkpoint {path} holds parameters {found}, but the model has {expected}")
