@@ -25,7 +25,9 @@ from common import command_line, find_cifar10_dir, machine_line
 
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.data_utils import get_CIFAR10_data
-from cs231n.train import PRESETS, accuracies, train_model
+from cs231n.schedules import LR_SCHEDULES
+from cs231n.train import accuracies, train_model
+from cs231n.train_options import PRESETS
 
 # The staff's tuned TwoLayerNet on CIFAR-10 (README, "Accuracy on CIFAR-10", staff only).
 TUNED = dict(
@@ -53,7 +55,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=preset["epochs"])
     p.add_argument("--batch-size", type=int, default=preset["batch_size"])
     p.add_argument("--lr-decay", type=float, default=preset["lr_decay"])
-    p.add_argument("--lr-schedule", choices=("step", "cosine", "linear", "inv_sqrt"), default=preset["lr_schedule"])
+    p.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default=preset["lr_schedule"])
     p.add_argument("--weight-scale", type=float, default=preset["weight_scale"])
     p.add_argument("--update-rule", default=preset["update_rule"])
     p.add_argument("--dtype", choices=("float32", "float64"), default=preset["dtype"])
