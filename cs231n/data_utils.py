@@ -1,149 +1,44 @@
 """CIFAR-10 loading and preprocessing, and the built-in spiral dataset.
 
 The CIFAR-10 loaders follow the CS231n assignments (``load_CIFAR_batch``, ``load_CIFAR10``,
-``get_CIFAR10_data``). Batch files are read with a restricted unpickler that can only rebuild the
-numpy arrays, lists, strings and numbers a batch holds, so a tampered file cannot run code.
+``get_CIFAR10_data``). Batch files are read by ``cs231n/cifar_batches.py`` with a restricted unpickler
+that can only rebuild the numpy arrays, lists, strings and numbers a batch holds, so a tampered file
+cannot run code.
 
 The spiral (``make_spiral``, ``get_spiral_data``) is the toy dataset of the CS231n notes: no
 download, and a linear classifier cannot separate it while a two-layer net can.
 """
 
-import codecs
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-try:  # numpy 2.x
-    from numpy._core.multiarray import _reconstruct
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct
+from cs231n.cifar_batches import GET_DATASETS_COMMAND, IMAGE_SIZE, CIFARFormatError, UnsafePickleError, read_batch
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CIFAR10_DIR = KIT_ROOT / "datasets" / "cifar-10-batches-py"
-GET_DATASETS_COMMAND = "bash datasets/get_datasets.sh"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
-IMAGE_SIZE = 3 * 32 * 32
-NUM_CLASSES = 10
+
+# What the kit, the notebooks and the tests import from here (the batch errors come from cifar_batches).
+__all__ = [
+    "CIFAR10NotFoundError",
+    "CIFARFormatError",
+    "UnsafePickleError",
+    "GET_DATASETS_COMMAND",
+    "check_count",
+    "default_cifar10_dir",
+    "load_CIFAR_batch",
+    "load_CIFAR10",
+    "get_CIFAR10_data",
+    "make_spiral",
+    "get_spiral_data",
+]
 
 
 class CIFAR10NotFoundError(FileNotFoundError):
     """The CIFAR-10 batches are not where they were looked for."""
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """A batch file asked the unpickler for something a CIFAR-10 batch never holds."""
-
-
-class CIFARFormatError(ValueError):
-    """A batch file is damaged (truncated, say) or does not hold CIFAR-10 images and labels."""
-
-
-def _latin1_encode(text, encoding="utf-8"):
-    """``_codecs.encode`` restricted to latin-1, the only use protocol 2 makes of it (bytes)."""
-    try:
-        latin1 = codecs.lookup(encoding).name == "iso8859-1"
-    except (LookupError, TypeError):
-        latin1 = False
-    if not isinstance(text, str) or not latin1:
-        raise UnsafePickleError(
-            f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) in a CIFAR batch: the file is not a "
-            f"genuine batch; get a fresh copy with `{GET_DATASETS_COMMAND}`"
-        )
-    return text.encode("latin-1")
-
-
-def _frombuffer(buf, dtype, shape, order):
-    """numpy's constructor of arrays pickled with protocol 5, rebuilt here from ``np.frombuffer``."""
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
-
-
-class _CIFARUnpickler(pickle.Unpickler):
-    """Unpickler that only rebuilds numpy arrays (plus lists, dicts, strings and numbers)."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
-        ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _latin1_encode,
-    }
-
-    def find_class(self, module, name):
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"refusing to load {module}.{name} from a CIFAR-10 batch: the file is not a genuine "
-                f"batch (it may have been tampered with); get a fresh copy with `{GET_DATASETS_COMMAND}`"
-            ) from None
-
-
-def _read_batch(filename):
-    """Read one CIFAR-10 batch file as raw pixels and labels.
-
-    Parameters
-    ----------
-    filename : str or os.PathLike
-        A batch in the format of the CIFAR-10 python archive.
-
-    Returns
-    -------
-    data : ndarray of uint8, shape (n, 3072)
-        Each row is one image: 1024 red, then 1024 green, then 1024 blue values (32x32 row-major).
-    labels : ndarray of int64, shape (n,)
-        Class indices in [0, 9].
-    """
-    batch = _unpickle(filename)
-    if not isinstance(batch, dict):
-        raise _damaged(filename, f"expected a dict, found {type(batch).__name__}")
-    batch = {k.decode("latin-1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
-    if "data" not in batch or "labels" not in batch:
-        raise _damaged(filename, f"expected keys 'data' and 'labels', found {sorted(map(str, batch))}")
-    data, labels = batch["data"], batch["labels"]
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_SIZE:
-        seen = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise _damaged(filename, f"'data' must be a uint8 array of shape (n, {IMAGE_SIZE}), found {seen}")
-    if not isinstance(labels, list) or not all(type(v) is int for v in labels):
-        raise _damaged(filename, "'labels' must be a list of ints")
-    labels = np.array(labels, dtype=np.int64)
-    if labels.shape != (data.shape[0],) or (labels.size and not 0 <= labels.min() <= labels.max() < NUM_CLASSES):
-        raise _damaged(
-            filename,
-            f"expected {data.shape[0]} labels in [0, {NUM_CLASSES - 1}], found {labels.size} "
-            f"in [{labels.min() if labels.size else '-'}, {labels.max() if labels.size else '-'}]",
-        )
-    return data, labels
-
-
-def _damaged(filename, reason):
-    """The error for a batch file that is not a whole CIFAR-10 batch: names the file, the fault and the fix."""
-    return CIFARFormatError(f"{filename} is damaged ({reason}): re-run {GET_DATASETS_COMMAND}")
-
-
-def _unpickle(filename):
-    """Unpickle one batch file with the restricted unpickler; every failure names the file."""
-    try:
-        f = open(filename, "rb")
-    except OSError as e:
-        raise type(e)(
-            f"{filename} cannot be read ({e.strerror or e}): check its permissions, or re-run {GET_DATASETS_COMMAND}"
-        ) from None
-    with f:
-        try:
-            # encoding="bytes" keeps the Python-2 strings of the original as bytes (numpy needs raw bytes)
-            return _CIFARUnpickler(f, encoding="bytes").load()
-        except UnsafePickleError as e:
-            raise UnsafePickleError(f"{filename}: {e}") from None
-        except EOFError:
-            raise _damaged(filename, "empty" if os.fstat(f.fileno()).st_size == 0 else "truncated") from None
-        except Exception as e:  # any other failure to parse the file means it is not a whole batch
-            reason = "truncated" if "truncated" in str(e) else f"not a pickled batch: {type(e).__name__}: {e}"[:300]
-            raise _damaged(filename, reason) from None
 
 
 def load_CIFAR_batch(filename):
@@ -168,7 +63,7 @@ def load_CIFAR_batch(filename):
     CIFARFormatError
         The file does not hold a CIFAR-10 batch.
     """
-    data, y = _read_batch(filename)
+    data, y = read_batch(filename)
     X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype(np.float64)
     return X, y
 
@@ -220,7 +115,7 @@ def load_CIFAR10(ROOT):
     """
     root = _check_dir(ROOT)
     # Keep the uint8 batches (1/8 of the float result) and fill one preallocated array from them.
-    raw = [_read_batch(root / name) for name in TRAIN_BATCHES]
+    raw = [read_batch(root / name) for name in TRAIN_BATCHES]
     n = sum(len(labels) for _, labels in raw)
     Xtr = np.empty((n, 32, 32, 3))
     start = 0
@@ -238,6 +133,66 @@ def check_count(value, name, minimum=0):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _read_last_images(root, count):
+    """The last ``count`` images of the training batches, reading batches from the back until they are covered.
+
+    Returns
+    -------
+    data : ndarray of uint8, shape (count, 3072)
+        One image a row, in the order of the batches.
+    labels : ndarray of int64, shape (count,)
+    sizes : dict
+        The number of images of every batch read, by its index in TRAIN_BATCHES.
+
+    Fewer rows come back when the batches hold fewer than ``count`` images.
+    """
+    parts, have, sizes = [], 0, {}
+    for j in reversed(range(len(TRAIN_BATCHES))):
+        if have >= count:
+            break
+        data, labels = read_batch(root / TRAIN_BATCHES[j])
+        sizes[j] = len(labels)
+        need = min(count - have, len(labels))
+        # Copies of the needed images only (uint8, small), so the batch can be freed.
+        parts.insert(0, (data[len(labels) - need :].copy(), labels[len(labels) - need :].copy()))
+        have += need
+        del data, labels
+    if not parts:
+        return np.empty((0, IMAGE_SIZE), dtype=np.uint8), np.empty(0, dtype=np.int64), sizes
+    return np.concatenate([d for d, _ in parts]), np.concatenate([labels for _, labels in parts]), sizes
+
+
+def _read_first_images(root, count, dtype):
+    """The first ``count`` images of the training batches, reading batches from the front until they are covered.
+
+    Returns
+    -------
+    X : ndarray of ``dtype``, shape (count, 3, 32, 32)
+        The images, channels first (only the rows the batches fill when they hold fewer images).
+    y : ndarray of int64, shape (count,)
+    pixel_sum : ndarray of int64, shape (3072,)
+        The exact sum of the images' uint8 pixels, for the mean image.
+    sizes : dict
+        The number of images of every batch read, by its index in TRAIN_BATCHES.
+    """
+    X = np.empty((count, 3, 32, 32), dtype=dtype)
+    y = np.empty(count, dtype=np.int64)
+    pixel_sum = np.zeros(IMAGE_SIZE, dtype=np.int64)
+    filled, sizes = 0, {}
+    for i, name in enumerate(TRAIN_BATCHES):
+        if filled >= count:
+            break
+        data, labels = read_batch(root / name)
+        sizes[i] = len(labels)
+        k = min(count - filled, len(data))
+        X[filled : filled + k] = data[:k].reshape(-1, 3, 32, 32)
+        y[filled : filled + k] = labels[:k]
+        pixel_sum += data[:k].sum(axis=0, dtype=np.int64)
+        filled += k
+        del data, labels  # before the next batch is read: memory stays close to the result's
+    return X, y, pixel_sum, sizes
 
 
 def get_CIFAR10_data(
@@ -290,48 +245,21 @@ def get_CIFAR10_data(
         raise ValueError(f"dtype must be a float dtype such as np.float32, got {dtype}")
     root = _check_dir(default_cifar10_dir() if cifar10_dir is None else cifar10_dir)
 
-    # Validation images are the last ones: read batches from the back until they are covered.
-    tail, tail_len, j, sizes = [], 0, len(TRAIN_BATCHES), {}
-    while tail_len < num_validation and j > 0:
-        j -= 1
-        data, labels = _read_batch(root / TRAIN_BATCHES[j])
-        sizes[j] = len(labels)
-        need = min(num_validation - tail_len, len(labels))
-        # Copies of the needed images only (uint8, small), so the batch can be freed.
-        tail.insert(0, (data[len(labels) - need :].copy(), labels[len(labels) - need :].copy()))
-        tail_len += need
-        del data, labels
-
-    # Training images are the first ones: read batches from the front until they are covered. A
-    # batch that neither split needs is never read (5,000 training images read two batches of five).
-    X_train = np.empty((num_training, 3, 32, 32), dtype=dtype)
-    y_train = np.empty(num_training, dtype=np.int64)
-    pixel_sum = np.zeros(IMAGE_SIZE, dtype=np.int64)  # exact sum of uint8 pixels for the mean
-    filled = seen = i = 0
-    while filled < num_training and i < len(TRAIN_BATCHES):
-        data, labels = _read_batch(root / TRAIN_BATCHES[i])
-        k = min(num_training - filled, len(data))
-        X_train[filled : filled + k] = data[:k].reshape(-1, 3, 32, 32)
-        y_train[filled : filled + k] = labels[:k]
-        pixel_sum += data[:k].sum(axis=0, dtype=np.int64)
-        filled, seen, i = filled + k, seen + len(data), i + 1
-        del data, labels
+    # Validation images are the last ones, training images the first: each read stops at the batches it
+    # needs, so 5,000 training images read two batches of five.
+    val_data, y_val, val_sizes = _read_last_images(root, num_validation)
+    X_train, y_train, pixel_sum, train_sizes = _read_first_images(root, num_training, dtype)
     # When the two reads met, every batch was read and the splits may overlap; otherwise they cannot.
-    if i > j or filled < num_training:
-        total = seen + sum(n for k, n in sizes.items() if k >= i)
-        if num_training + num_validation > total:
-            raise ValueError(
-                f"num_training + num_validation must be at most the {total} training images, "
-                f"got {num_training} + {num_validation}"
-            )
-    X_val = np.empty((num_validation, 3, 32, 32), dtype=dtype)
-    y_val = np.empty(num_validation, dtype=np.int64)
-    if num_validation:
-        X_val[:] = np.concatenate([d for d, _ in tail]).reshape(-1, 3, 32, 32)
-        y_val[:] = np.concatenate([labels for _, labels in tail])
-    del tail
+    read = {**val_sizes, **train_sizes}
+    if len(read) == len(TRAIN_BATCHES) and num_training + num_validation > sum(read.values()):
+        raise ValueError(
+            f"num_training + num_validation must be at most the {sum(read.values())} training images, "
+            f"got {num_training} + {num_validation}"
+        )
+    X_val = val_data.reshape(-1, 3, 32, 32).astype(dtype)
+    del val_data
 
-    data, labels = _read_batch(root / TEST_BATCH)
+    data, labels = read_batch(root / TEST_BATCH)
     if num_test > len(data):
         raise ValueError(f"num_test must be at most the {len(data)} test images in {root / TEST_BATCH}, got {num_test}")
     X_test = data[:num_test].reshape(-1, 3, 32, 32).astype(dtype)
