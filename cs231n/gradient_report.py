@@ -139,26 +139,7 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
         tmp = Path(tmp)
         root = _working_copy() if submission is None else _unpack(submission, tmp)
         files = find_student_files(root)
-        kit = _assemble(files, tmp)
-        out_path = tmp / "rows.jsonl"
-        env = {**os.environ, "PYTHONPATH": str(kit), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
-        code = "import sys; from cs231n.gradient_report_checks import worker; worker(sys.argv[1], float(sys.argv[2]))"
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-c", code, str(out_path), str(timeout)],
-                cwd=kit,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                timeout=timeout * (len(PLAN) + 2),
-                text=True,
-            )
-            last = proc.stderr.strip().splitlines()[-1:] or ["no message"]
-            stopped = f"exit code {proc.returncode}: {last[0]}"
-        except subprocess.TimeoutExpired:
-            stopped = "it ran out of time"
-        done = [json.loads(line) for line in out_path.read_text().splitlines()] if out_path.exists() else []
+        done, stopped = _run_worker(_assemble(files, tmp), tmp / "rows.jsonl", timeout)
     rows = []
     for i, (label, params, _) in enumerate(PLAN):
         mine = [{k: v for k, v in r.items() if k != "check"} for r in done if r["check"] == i]
@@ -181,6 +162,37 @@ def collect_rows(submission=None, timeout=CHECK_TIMEOUT):
         return f"{submission}!{p.relative_to(root).as_posix()}"
 
     return rows, {rel: shown(p) for rel, p in files.items()}
+
+
+def _run_worker(kit, out_path, timeout):
+    """Run every check in a separate Python process on the assembled ``kit``.
+
+    Returns
+    -------
+    done : list of dict
+        The rows the worker wrote to ``out_path`` before it finished or stopped, each with its ``check``.
+    stopped : str
+        How the process ended, for the rows of the checks it never reached.
+    """
+    env = {**os.environ, "PYTHONPATH": str(kit), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+    code = "import sys; from cs231n.gradient_report_checks import worker; worker(sys.argv[1], float(sys.argv[2]))"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(out_path), str(timeout)],
+            cwd=kit,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout * (len(PLAN) + 2),
+            text=True,
+        )
+        last = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+        stopped = f"exit code {proc.returncode}: {last[0]}"
+    except subprocess.TimeoutExpired:
+        stopped = "it ran out of time"
+    done = [json.loads(line) for line in out_path.read_text().splitlines()] if out_path.exists() else []
+    return done, stopped
 
 
 def format_table(rows):

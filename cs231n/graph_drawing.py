@@ -74,47 +74,13 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
         x = col[name] * GAP + (0.0 if name in inputs else RADIUS)
         return x + STUB, row[name]
 
-    def label(name, x0, x1):
-        """Draw a wire from x0 to x1 with its value and gradient, starting at its left end."""
-        y = row[name]
-        ax.plot([x0, x1], [y, y], color="black", lw=1.2)
-        # Left-aligned, a number may run on over the arrow to the next gate, never into its own gate.
-        if name in graph.values:
-            ax.text(
-                x0 + 0.04,
-                y + 0.04,
-                fmt.format(graph.values[name]),
-                ha="left",
-                va="bottom",
-                color="green",
-                fontsize=NUMBER_SIZE,
-            )
-        if name in graph.grads:
-            ax.text(
-                x0 + 0.04,
-                y - 0.04,
-                fmt.format(graph.grads[name]),
-                ha="left",
-                va="top",
-                color="red",
-                fontsize=NUMBER_SIZE,
-            )
-
     for name in graph.inputs():
-        label(name, 0.0, source_end(name)[0])
+        _draw_wire(ax, graph, name, 0.0, source_end(name), fmt)
         ax.text(-0.08, row[name], name, ha="right", va="center", fontsize=NAME_SIZE, style="italic")
     for gate, ins, out in graph.topological_order():
         gx, gy = col[out] * GAP, row[out]
-        ax.add_patch(Circle((gx, gy), RADIUS, facecolor="white", edgecolor="black", lw=1.2, zorder=3))
-        ax.text(gx, gy, gate.label, ha="center", va="center", fontsize=GATE_SIZE, zorder=4)
-        for w in ins:
-            ax.annotate(
-                "",
-                xy=(gx - RADIUS, gy),
-                xytext=source_end(w),
-                arrowprops=dict(arrowstyle="->", lw=1.2, shrinkA=0, shrinkB=0),
-            )
-        label(out, gx + RADIUS, gx + RADIUS + STUB)
+        _draw_gate(ax, gate, gx, gy, [source_end(w) for w in ins])
+        _draw_wire(ax, graph, out, gx + RADIUS, source_end(out), fmt)
         # The wire's name above its value, as the notebooks call it.
         ax.text(
             gx + RADIUS + STUB / 2,
@@ -132,3 +98,34 @@ def draw_graph(graph, ax=None, fmt="{:.2f}"):
     ax.set_aspect("equal")
     ax.set_axis_off()
     return ax.figure
+
+
+def _draw_gate(ax, gate, x, y, sources):
+    """Draw a gate's circle at (x, y) with its label inside, and an arrow from each of its ``sources`` (x, y)."""
+    ax.add_patch(Circle((x, y), RADIUS, facecolor="white", edgecolor="black", lw=1.2, zorder=3))
+    ax.text(x, y, gate.label, ha="center", va="center", fontsize=GATE_SIZE, zorder=4)
+    for source in sources:
+        ax.annotate(
+            "", xy=(x - RADIUS, y), xytext=source, arrowprops=dict(arrowstyle="->", lw=1.2, shrinkA=0, shrinkB=0)
+        )
+
+
+def _draw_wire(ax, graph, name, x0, end, fmt):
+    """Draw the wire ``name`` from x0 to ``end`` (x, y), its value above and its gradient below its left end."""
+    x1, y = end
+    ax.plot([x0, x1], [y, y], color="black", lw=1.2)
+    # Left-aligned, a number may run on over the arrow to the next gate, never into its own gate.
+    if name in graph.values:
+        ax.text(
+            x0 + 0.04,
+            y + 0.04,
+            fmt.format(graph.values[name]),
+            ha="left",
+            va="bottom",
+            color="green",
+            fontsize=NUMBER_SIZE,
+        )
+    if name in graph.grads:
+        ax.text(
+            x0 + 0.04, y - 0.04, fmt.format(graph.grads[name]), ha="left", va="top", color="red", fontsize=NUMBER_SIZE
+        )
