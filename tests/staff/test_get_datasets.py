@@ -1,0 +1,164 @@
+"""datasets/get_datasets.sh on every path but the plain one, and the memory of get_CIFAR10_data.
+
+The script's checksum checks, bad paths, damaged copies and download; the peak memory of loading
+CIFAR-10 in float32. The public tests (tests/test_data_utils.py) hold the CIFAR-format writers used
+here and run the script once on a local copy.
+"""
+
+import hashlib
+import os
+import pickle
+import shutil
+import tarfile
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_data_utils import (
+    BATCH_FILES,
+    RunsCode,
+    kit,
+    leftovers,
+    needs_bash,
+    run_script,
+    tiny_cifar,
+    write_batch,
+    write_cifar_folder,
+)
+
+from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
+
+__all__ = ["kit", "tiny_cifar"]  # the fixtures imported above, which the tests take by name
+
+
+def test_get_CIFAR10_data_float32_peak_memory_stays_near_the_result_size(tmp_path):
+    # Batches of 400 images: the result is 20 times a batch, as the real 49,000 images are 20 times
+    # a batch of 10,000 in float32 (the real data would need 600 MB).
+    root, train, *_ = write_cifar_folder(tmp_path / "cifar", per_batch=400, num_test=400, seed=3)
+    tracemalloc.start()
+    try:
+        data = get_CIFAR10_data(num_training=1600, num_validation=400, num_test=400, cifar10_dir=root, dtype=np.float32)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    returned = sum(v.nbytes for v in data.values())
+    assert data["X_train"].dtype == np.float32
+    mean = train[:1600].mean(axis=0, dtype=np.float32)
+    assert np.abs(data["X_train"].reshape(1600, -1) + mean - train[:1600]).max() < 1e-3
+    assert peak <= 1.5 * returned, f"peak {peak / 2**20:.0f} MiB for {returned / 2**20:.0f} MiB returned"
+
+
+@needs_bash
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_get_datasets_checks_the_sha256_file_beside_the_folder(kit, tiny_cifar, corrupt):
+    src = tiny_cifar[0]
+    lines = [f"{hashlib.sha256((src / n).read_bytes()).hexdigest()}  {n}" for n in BATCH_FILES]
+    if corrupt:
+        lines[2] = "0" * 64 + "  data_batch_2"
+    Path(f"{src}.sha256").write_text("\n".join(lines) + "\n")
+    result = run_script(kit, str(src), cwd=kit)
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    if corrupt:
+        assert result.returncode != 0 and "does not match its checksums" in result.stderr
+        assert not dest.exists()
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "Checking" in result.stdout and (dest / "test_batch").is_file()
+    assert leftovers(kit) == []
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    "make_path, message",
+    [
+        (lambda src: src.parent / "no-such-folder", "is not a directory"),
+        (lambda src: (src / "data_batch_3").unlink() or src, "missing or unreadable: data_batch_3"),
+    ],
+    ids=["missing-folder", "incomplete-folder"],
+)
+def test_get_datasets_fails_clearly_on_a_bad_path(kit, tiny_cifar, make_path, message):
+    result = run_script(kit, str(make_path(tiny_cifar[0])), cwd=kit)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+    assert leftovers(kit) == []
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def relabel(path):
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    batch[b"labels"][0] = 10
+    write_batch(path, batch[b"data"], batch[b"labels"])
+
+
+def resave_with_protocol_5(path):
+    with open(path, "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    path.write_bytes(pickle.dumps(batch, protocol=5))
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (truncate, "data_batch_1 is damaged (truncated)"),
+        (relabel, "data_batch_1 is damaged (expected a list of 6 labels in 0..9)"),
+        (
+            lambda p: p.write_bytes(pickle.dumps({b"data": RunsCode(os.system, "true"), b"labels": []}, 2)),
+            "which no CIFAR-10 batch holds",
+        ),
+    ],
+    ids=["truncated", "label-10", "tampered"],
+)
+def test_get_datasets_refuses_a_damaged_local_copy_without_a_checksum(kit, tiny_cifar, damage, message):
+    src = tiny_cifar[0]
+    damage(src / "data_batch_1")
+    result = run_script(kit, str(src), cwd=kit)
+    assert result.returncode != 0
+    assert message in result.stderr and "nothing was installed" in result.stderr
+    assert "ready" not in result.stdout
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+    assert leftovers(kit) == []
+
+
+@needs_bash
+def test_get_datasets_replaces_a_damaged_installed_copy_and_reports_the_counts(kit, tiny_cifar):
+    src = tiny_cifar[0]
+    resave_with_protocol_5(src / "test_batch")  # a genuine batch in another protocol is fine
+    assert run_script(kit, str(src), cwd=kit).returncode == 0
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    truncate(dest / "data_batch_4")
+    again = run_script(kit, str(src), cwd=kit)
+    assert again.returncode == 0, again.stderr
+    assert "Replacing the damaged copy" in again.stdout and "data_batch_4 is damaged (truncated)" in again.stdout
+    assert "ready" in again.stdout and "(30 training and 4 test images)" in again.stdout
+    assert (dest / "data_batch_4").read_bytes() == (src / "data_batch_4").read_bytes()
+    assert load_CIFAR10(dest)[0].shape == (30, 32, 32, 3)
+
+
+@needs_bash
+@pytest.mark.skipif(shutil.which("curl") is None and shutil.which("wget") is None, reason="needs curl or wget")
+def test_get_datasets_downloads_checks_the_md5_and_unpacks(kit, tiny_cifar, tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tiny_cifar[0], arcname="cifar-10-batches-py")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    url = archive.as_uri()
+
+    wrong = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": url})  # the official md5 cannot match
+    assert wrong.returncode != 0 and "corrupt" in wrong.stderr and "c58f30108f718f92721af3b95e74349a" in wrong.stderr
+    offline = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": (tmp_path / "absent.tar.gz").as_uri()})
+    assert offline.returncode != 0 and "could not download" in offline.stderr
+    assert not (kit / "datasets" / "cifar-10-batches-py").exists()
+
+    good = run_script(kit, cwd=tmp_path, env={"CIFAR10_URL": url, "CIFAR10_MD5": md5})
+    assert good.returncode == 0, good.stderr
+    assert (kit / "datasets" / "cifar-10-batches-py" / "data_batch_5").read_bytes() == (
+        tiny_cifar[0] / "data_batch_5"
+    ).read_bytes()
+    assert sorted(p.name for p in (kit / "datasets").iterdir()) == ["cifar-10-batches-py", "get_datasets.sh"]
