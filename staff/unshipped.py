@@ -48,7 +48,7 @@ def find_unshipped(kit_dir, repo_root, texts):
     repo_root : Path
         The staff source it was built from; its top-level names are what a mention starts with.
     texts : iterable of (str, str or None)
-        ``(where, text)`` of every kit file, as ``staff.release.kit_texts`` yields them (None for a
+        ``(where, text)`` of every kit file, as ``staff.leaks.kit_texts`` yields them (None for a
         binary file, which is skipped).
 
     Returns

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from staff import release
+from staff import stage
 from staff.autograder import submission
 from staff.autograder.codec import CodecError, decode, encode
 from staff.autograder.grade import past_due_date
@@ -35,7 +35,7 @@ STUDENT_PY = ["cs231n/classifiers/fc_net.py", "cs231n/graph.py", "cs231n/layers.
 def test_student_owned_files_are_the_files_with_solution_regions():
     assert student_owned_files(REPO_ROOT) == STUDENT_PY
     # The release build zips the same .py files that the autograder takes from a submission.
-    assert set(STUDENT_PY) == {f for f in release.STUDENT_FILES if f.endswith(".py")}
+    assert set(STUDENT_PY) == {f for f in stage.STUDENT_FILES if f.endswith(".py")}
 
 
 def test_codec_round_trips_nested_plain_data():

@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from staff import release
+from staff import kit_runs, leaks, release, stage
 from staff.markers import (
     END,
     START,
@@ -302,12 +302,12 @@ def make_mini_repo(root, layers_text, extra_test=""):
 @pytest.fixture
 def mini(tmp_path, monkeypatch):
     """A tiny staff source whose student files are cs231n/layers.py and notebooks/demo.ipynb."""
-    monkeypatch.setattr(release, "STUDENT_FILES", ("cs231n/layers.py", "notebooks/demo.ipynb"))
+    monkeypatch.setattr(stage, "STUDENT_FILES", ("cs231n/layers.py", "notebooks/demo.ipynb"))
     return make_mini_repo(tmp_path / "repo", LAYER)
 
 
 def test_stage_ships_exactly_the_allow_list(mini, tmp_path):
-    staged = release.stage(mini, tmp_path / "kit")
+    staged = stage.stage(mini, tmp_path / "kit")
     shipped = sorted(p.relative_to(tmp_path / "kit").as_posix() for p in (tmp_path / "kit").rglob("*") if p.is_file())
     expected = [
         "README.md",
@@ -328,14 +328,14 @@ def test_stage_ships_exactly_the_allow_list(mini, tmp_path):
 
 
 def test_stage_refuses_a_solution_file_missing_from_student_files(mini, tmp_path, monkeypatch):
-    monkeypatch.setattr(release, "STUDENT_FILES", ("notebooks/demo.ipynb",))
+    monkeypatch.setattr(stage, "STUDENT_FILES", ("notebooks/demo.ipynb",))
     with pytest.raises(release.ReleaseError, match=r"not in STUDENT_FILES.*cs231n/layers.py"):
-        release.stage(mini, tmp_path / "kit")
+        stage.stage(mini, tmp_path / "kit")
 
 
 def test_clean_kit_has_no_leak(mini, tmp_path):
-    staged = release.stage(mini, tmp_path / "kit")
-    assert release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit")) == []
+    staged = stage.stage(mini, tmp_path / "kit")
+    assert leaks.find_leaks(staged["secrets"], leaks.kit_texts(tmp_path / "kit")) == []
     # The secrets are the distinctive solution lines, taken from the files and the notebook.
     assert set(staged["secrets"]) == {
         "flat_input_rows=x.reshape(x.shape[0],-1)",
@@ -353,20 +353,20 @@ def test_solution_line_copied_into_a_docstring_is_caught(mini, tmp_path):
         '"""Given code: no region."""', '"""Given code. Hint:\n\n        out = flat_input_rows  @ w + b\n    """'
     )
     (mini / "cs231n" / "layers.py").write_text(leaky)
-    staged = release.stage(mini, tmp_path / "kit")
-    leaks = release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))
-    assert len(leaks) == 1
-    assert "cs231n/layers.py: holds the solution line from cs231n/layers.py:13" in leaks[0]
+    staged = stage.stage(mini, tmp_path / "kit")
+    found = leaks.find_leaks(staged["secrets"], leaks.kit_texts(tmp_path / "kit"))
+    assert len(found) == 1
+    assert "cs231n/layers.py: holds the solution line from cs231n/layers.py:13" in found[0]
 
 
 def test_answer_copied_into_a_test_and_a_zip_is_caught(mini, tmp_path):
     (mini / "tests" / "test_layers.py").write_text(
         "# The gradient flows back through the max gate only.\n", encoding="utf-8"
     )
-    staged = release.stage(mini, tmp_path / "kit")
-    zip_path = release.write_zip(tmp_path / "kit", tmp_path / "kit.zip", "kit")
-    leaks = release.find_leaks(staged["secrets"], release.kit_texts(zips=[zip_path]))
-    assert leaks == [
+    staged = stage.stage(mini, tmp_path / "kit")
+    zip_path = stage.write_zip(tmp_path / "kit", tmp_path / "kit.zip", "kit")
+    found = leaks.find_leaks(staged["secrets"], leaks.kit_texts(zips=[zip_path]))
+    assert found == [
         f"{zip_path}!kit/tests/test_layers.py: holds the solution line from "
         "notebooks/demo.ipynb, cell 4: 'Thegradientflowsbackthroughthemaxgateonly.'"
     ]
@@ -376,7 +376,7 @@ def test_solution_line_that_the_library_gives_elsewhere_is_public(mini, tmp_path
     shared = LAYER.replace("    return 2 * x", "    flat_input_rows = x.reshape(x.shape[0], -1)\n    return 2 * x")
     assert shared != LAYER
     (mini / "cs231n" / "layers.py").write_text(shared)
-    staged = release.stage(mini, tmp_path / "kit")
+    staged = stage.stage(mini, tmp_path / "kit")
     assert "flat_input_rows=x.reshape(x.shape[0],-1)" not in staged["secrets"]
     assert "out=flat_input_rows@w+b" in staged["secrets"]
 
@@ -396,23 +396,23 @@ def test_split_call_pieces_leak_only_as_whole_lines_and_statements_anywhere(mini
     (mini / "tests" / "test_layers.py").write_text(
         "# Pieces:\n#     learning_rate=1e-3,   lr_decay=0.95)\n# Use FullyConnectedNet(weight_scale=5e-2).\n"
     )
-    staged = release.stage(mini, tmp_path / "kit")
+    staged = stage.stage(mini, tmp_path / "kit")
     assert staged["secrets"]["learning_rate=1e-3,lr_decay=0.95)"] == ("notebooks/demo.ipynb, cell 0, line 2", False)
     assert staged["secrets"]["weight_scale=5e-2"] == ("notebooks/demo.ipynb, cell 0, line 2", True)
     # np.random.seed(0) is given code outside the markers: public, not a secret.
     assert "np.random.seed(0)" not in staged["secrets"]
-    leaks = release.find_leaks(staged["secrets"], release.kit_texts(tmp_path / "kit"))
+    found = leaks.find_leaks(staged["secrets"], leaks.kit_texts(tmp_path / "kit"))
     # The call piece inside the given one-line call is no leak; alone on a line (in the test) it is.
-    assert sorted(leak.split(": holds")[0].rsplit("/kit/", 1)[1] + leak.split("line 2:")[1] for leak in leaks) == [
+    assert sorted(leak.split(": holds")[0].rsplit("/kit/", 1)[1] + leak.split("line 2:")[1] for leak in found) == [
         "tests/test_layers.py 'learning_rate=1e-3,lr_decay=0.95)'",
         "tests/test_layers.py 'weight_scale=5e-2'",
     ]
 
 
 def test_zip_is_reproducible_and_holds_the_kit_under_one_folder(mini, tmp_path):
-    release.stage(mini, tmp_path / "kit")
-    a = release.write_zip(tmp_path / "kit", tmp_path / "a.zip", "cs231n_kit")
-    b = release.write_zip(tmp_path / "kit", tmp_path / "b.zip", "cs231n_kit")
+    stage.stage(mini, tmp_path / "kit")
+    a = stage.write_zip(tmp_path / "kit", tmp_path / "a.zip", "cs231n_kit")
+    b = stage.write_zip(tmp_path / "kit", tmp_path / "b.zip", "cs231n_kit")
     assert a.read_bytes() == b.read_bytes()
     with zipfile.ZipFile(a) as zf:
         names = zf.namelist()
@@ -423,15 +423,15 @@ def test_zip_is_reproducible_and_holds_the_kit_under_one_folder(mini, tmp_path):
 
 def stage_with_reference(repo, tmp_path):
     """Stage ``repo`` into tmp_path/kit and its instrumented reference; return (kit, reference, stubs)."""
-    staged = release.stage(repo, tmp_path / "kit")
-    reference = release.make_reference(tmp_path / "kit", repo, staged["stubs"], tmp_path / "reference")
+    staged = stage.stage(repo, tmp_path / "kit")
+    reference = kit_runs.make_reference(tmp_path / "kit", repo, staged["stubs"], tmp_path / "reference")
     stubs = {(f, rel) for rel, funcs in staged["stubs"].items() for f in funcs}
     return tmp_path / "kit", reference, stubs
 
 
 def test_proof_accepts_tests_that_fail_only_on_stubs(mini, tmp_path):
     kit, reference, stubs = stage_with_reference(mini, tmp_path)
-    result = release.check_tests(kit, reference, stubs)
+    result = kit_runs.check_tests(kit, reference, stubs)
     assert result["passed"] == [
         "tests/test_layers.py::test_affine_forward_rejects_a_vector",
         "tests/test_layers.py::test_given_double",
@@ -442,7 +442,7 @@ def test_proof_accepts_tests_that_fail_only_on_stubs(mini, tmp_path):
     }
     # The ValueError test stops before the region, so only one test reaches each stub.
     assert result["reached_by"] == {"Net.loss in cs231n/layers.py": 1, "affine_forward in cs231n/layers.py": 1}
-    assert release.check_imports(kit, ("cs231n.layers",))["cs231n.layers"].startswith(str(kit.resolve()))
+    assert kit_runs.check_imports(kit, ("cs231n.layers",))["cs231n.layers"].startswith(str(kit.resolve()))
 
 
 def test_reference_copy_keeps_the_solution_and_reports_each_region(mini, tmp_path):
@@ -451,7 +451,7 @@ def test_reference_copy_keeps_the_solution_and_reports_each_region(mini, tmp_pat
     assert "out = flat_input_rows @ w + b" in text and "NotImplementedError" not in text
     probe = [line.strip() for line in text.splitlines() if "kit_probe" in line]
     assert probe == [
-        release.PROBE_CALL.format(repr(f"{name} in cs231n/layers.py"))
+        kit_runs.PROBE_CALL.format(repr(f"{name} in cs231n/layers.py"))
         for name in ("affine_forward", "Net.loss", "Net.loss")
     ]
     # Each probe line sits right after its START marker, at the marker's indentation.
@@ -484,7 +484,7 @@ def test_layer_in_a_child_process():
 
 def test_proof_credits_tests_through_module_fixtures_and_child_processes(mini, tmp_path):
     repo = make_mini_repo(tmp_path / "other", LAYER, FIXTURE_AND_CHILD)
-    result = release.check_tests(*stage_with_reference(repo, tmp_path))
+    result = kit_runs.check_tests(*stage_with_reference(repo, tmp_path))
     # The module fixture runs once but both of its tests fail on Net.loss; the child's stub counts.
     assert result["failed_by"]["Net.loss in cs231n/layers.py"] == [
         "tests/test_layers.py::test_net_loss_scores",
@@ -525,7 +525,7 @@ def test_given_code_broken():
 def test_proof_refuses_tests_that_pass_over_a_stub_or_fail_otherwise(mini, tmp_path):
     kit, reference, stubs = stage_with_reference(make_mini_repo(tmp_path / "other", LAYER, SWALLOW + MASKED), tmp_path)
     with pytest.raises(release.ReleaseError) as e:
-        release.check_tests(kit, reference, stubs)
+        kit_runs.check_tests(kit, reference, stubs)
     # Both problems are listed in one error, each naming its test.
     assert "test_swallows_the_stub passes although it reaches a stubbed region" in str(e.value)
     assert "test_turns_the_stub_into_another_error fails for a reason other than a stub: AssertionError" in str(e.value)
@@ -534,20 +534,20 @@ def test_proof_refuses_tests_that_pass_over_a_stub_or_fail_otherwise(mini, tmp_p
 def test_proof_refuses_a_test_that_fails_on_the_reference_solution(mini, tmp_path):
     kit, reference, stubs = stage_with_reference(make_mini_repo(tmp_path / "other", LAYER, BROKEN), tmp_path)
     with pytest.raises(release.ReleaseError, match=r"(?s)fail on the reference solution.*test_given_code_broken"):
-        release.check_tests(kit, reference, stubs)
+        kit_runs.check_tests(kit, reference, stubs)
 
 
 def test_proof_refuses_a_stub_that_no_test_notices(mini, tmp_path):
     kit, reference, stubs = stage_with_reference(mini, tmp_path)
     with pytest.raises(release.ReleaseError, match="no public test reaches and fails on.*unseen in cs231n/layers.py"):
-        release.check_tests(kit, reference, stubs | {("unseen", "cs231n/layers.py")})
+        kit_runs.check_tests(kit, reference, stubs | {("unseen", "cs231n/layers.py")})
 
 
 def test_proof_refuses_a_test_module_that_calls_a_stub_at_import(mini, tmp_path):
     repo = make_mini_repo(tmp_path / "other", LAYER, "\n\nSCORES = Net().loss(np.ones((1, 1)))\n")
     kit, reference, stubs = stage_with_reference(repo, tmp_path)
     with pytest.raises(release.ReleaseError, match="calls the stub Net.loss in cs231n/layers.py at import time"):
-        release.check_tests(kit, reference, stubs)
+        kit_runs.check_tests(kit, reference, stubs)
 
 
 def test_command_line_exits_1_and_names_the_bad_marker(monkeypatch, capsys):
@@ -576,8 +576,8 @@ def test_student_files_are_the_files_that_hold_solution_regions_or_cells():
     for p in (REPO_ROOT / "notebooks").glob("*.ipynb"):
         if any({"solution", "answer"} & set(c.metadata.get("tags", [])) for c in nbformat.read(p, as_version=4).cells):
             found.add(p.relative_to(REPO_ROOT).as_posix())
-    assert set(release.STUDENT_FILES) == found
-    assert len(release.STUDENT_FILES) == len(found)
+    assert set(stage.STUDENT_FILES) == found
+    assert len(stage.STUDENT_FILES) == len(found)
 
 
 def unshipped_case(tmp_path):
@@ -615,7 +615,7 @@ def unshipped_case(tmp_path):
     )
     (kit / "cs231n" / "layers.py").write_text("# Faster than cs231n/blas.py; built by python -m staff.release\n")
     (kit / "tests" / "test_layers.py").write_text('"""The grader\'s tests are in tests/staff/."""\n')
-    return kit, repo, find_unshipped(kit, repo, release.kit_texts(kit))
+    return kit, repo, find_unshipped(kit, repo, leaks.kit_texts(kit))
 
 
 def test_kit_naming_files_it_does_not_ship_is_caught_naming_file_and_path(tmp_path):
@@ -703,7 +703,7 @@ def test_release_of_this_repository_ships_exactly_the_allow_list(built):
 @pytest.mark.slow
 def test_release_of_this_repository_stubs_every_student_python_file(built):
     out, summary, stdout = built
-    py_files = [f for f in release.STUDENT_FILES if f.endswith(".py")]
+    py_files = [f for f in stage.STUDENT_FILES if f.endswith(".py")]
     assert sorted(summary["stubs"]) == sorted(py_files)
     for rel in py_files:
         staff_text = (REPO_ROOT / rel).read_text(encoding="utf-8")
@@ -743,7 +743,7 @@ def test_release_of_this_repository_stub_raises_naming_affine_forward(built):
 @pytest.mark.slow
 def test_release_of_this_repository_notebooks_have_no_outputs_and_no_answers(built):
     out, summary, _ = built
-    for rel in (f for f in release.STUDENT_FILES if f.endswith(".ipynb")):
+    for rel in (f for f in stage.STUDENT_FILES if f.endswith(".ipynb")):
         nb = nbformat.read(out / "student" / rel, as_version=4)
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
         answers = [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]
@@ -807,7 +807,7 @@ def test_kit_half_finished_is_zipped_with_warnings_naming_what_is_unfinished(kit
     proc = run_in(kit, {**env, "PYTHON": sys.executable}, "bash", "collectSubmission.sh")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with zipfile.ZipFile(kit / "cs231n_submission.zip") as zf:
-        assert set(release.STUDENT_FILES) <= set(zf.namelist())
+        assert set(stage.STUDENT_FILES) <= set(zf.namelist())
     assert "cs231n/layers.py: not implemented yet" not in proc.stdout
     assert "cs231n/classifiers/fc_net.py: not implemented yet (still raising the kit's stub): TwoLayerNet.__init__" in (
         proc.stdout
