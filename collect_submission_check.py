@@ -195,6 +195,25 @@ def check_code(root, relpaths):
     if not relpaths:
         return []
     modules = [rel[: -len(".py")].replace("/", ".") for rel in relpaths]
+    found, stopped = _import_in_fresh_python(root, modules)
+    if stopped:
+        return [stopped]
+    warnings = [_import_warning(root, name, *failure) for name, failure in found["failures"].items()]
+    if isinstance(found["stubs"], str):
+        return warnings + [f"cannot tell which functions are still stubs: {found['stubs']}"]
+    return warnings + _stub_warnings(found["stubs"])
+
+
+def _import_in_fresh_python(root, modules):
+    """Run ``_IMPORT_SCRIPT`` on ``modules`` with ``root`` first on the import path.
+
+    Returns
+    -------
+    found : dict or None
+        ``{"failures": ..., "stubs": ...}`` as the script writes them; None when it did not finish.
+    stopped : str or None
+        The warning when the script did not finish.
+    """
     env = dict(os.environ)
     env.pop("PYTHONSAFEPATH", None)  # it would drop the kit folder from the import path
     env["PYTHONPATH"] = os.pathsep.join([str(root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -207,33 +226,36 @@ def check_code(root, relpaths):
                 cmd, cwd=root, env=env, capture_output=True, text=True, timeout=IMPORT_TIMEOUT, stdin=subprocess.DEVNULL
             )
         except subprocess.TimeoutExpired:
-            return [
+            return None, (
                 f"importing {', '.join(modules)} did not finish within {IMPORT_TIMEOUT} s: "
                 "does a module run a long loop when it is imported?"
-            ]
+            )
         if not report.is_file():
             last = (r.stderr.strip().splitlines() or [f"exit code {r.returncode}"])[-1]
-            return [f"importing {', '.join(modules)} stopped Python before it finished: {last}"]
-        found = json.loads(report.read_text())
-    warnings = []
-    for name, (kind, message, filename, line) in found["failures"].items():
-        where = ""
-        if filename:
-            path = Path(filename)
-            shown = path.relative_to(root).as_posix() if path.is_absolute() and path.is_relative_to(root) else filename
-            where = f" ({shown}, line {line})"
-        warnings.append(f"`import {name}` fails: {kind}: {message}{where}; every function in it scores 0")
-    if isinstance(found["stubs"], str):
-        return warnings + [f"cannot tell which functions are still stubs: {found['stubs']}"]
+            return None, f"importing {', '.join(modules)} stopped Python before it finished: {last}"
+        return json.loads(report.read_text()), None
+
+
+def _import_warning(root, name, kind, message, filename, line):
+    """The warning for a module that does not import, naming the file (relative to ``root``) and line."""
+    where = ""
+    if filename:
+        path = Path(filename)
+        shown = path.relative_to(root).as_posix() if path.is_absolute() and path.is_relative_to(root) else filename
+        where = f" ({shown}, line {line})"
+    return f"`import {name}` fails: {kind}: {message}{where}; every function in it scores 0"
+
+
+def _stub_warnings(stubs):
+    """One warning per file whose functions still raise their stub; ``stubs`` holds (relpath, function) pairs."""
     by_file = {}
-    for rel, function in found["stubs"]:
+    for rel, function in stubs:
         by_file.setdefault(rel, []).append(function)
-    for rel, functions in by_file.items():
-        warnings.append(
-            f"{rel}: not implemented yet (still raising the kit's stub): {', '.join(functions)}; "
-            "these score 0 until you fill them in"
-        )
-    return warnings
+    return [
+        f"{rel}: not implemented yet (still raising the kit's stub): {', '.join(functions)}; "
+        "these score 0 until you fill them in"
+        for rel, functions in by_file.items()
+    ]
 
 
 def inspect_submission(root):
