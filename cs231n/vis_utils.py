@@ -96,7 +96,7 @@ def plot_training_curves(solver, title=None):
     return fig
 
 
-def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None):
+def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None, batch_size=10000):
     """Colour the plane by the class a model predicts, and draw the labelled points on top.
 
     Parameters
@@ -112,6 +112,9 @@ def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None):
     margin : float
         Space left around the points, as a fraction of their range.
     title : str, optional
+    batch_size : int
+        Grid points scored per call of ``model.loss``: the whole 300 x 300 grid at once would hold a
+        hidden layer of 90,000 rows (72 MB for 100 float64 units) and its copies.
 
     Returns
     -------
@@ -125,17 +128,17 @@ def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None):
         raise ValueError(f"X holds no points (shape {X.shape}): there is nothing to draw")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-12)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype)
-    scores = np.asarray(model.loss(points))
-    if scores.ndim != 2 or scores.shape[0] != points.shape[0]:
-        raise ValueError(f"model.loss(points) must return scores of shape ({points.shape[0]}, C), got {scores.shape}")
-    pred = scores.argmax(axis=1).reshape(gx.shape)
-    num_classes = max(scores.shape[1], int(y.max()) + 1)
+    pred, num_scores = predict_in_batches(model, points, batch_size)
+    pred = pred.reshape(gx.shape)
+    num_classes = max(num_scores, int(y.max()) + 1)
     # One fixed colour per class, shared by the regions and the points.
     cmap = ListedColormap(colormaps["tab10" if num_classes <= 10 else "tab20"].colors[:num_classes])
     colour_range = dict(cmap=cmap, vmin=-0.5, vmax=num_classes - 0.5)
@@ -147,6 +150,33 @@ def plot_decision_boundary(model, X, y, resolution=300, margin=0.1, title=None):
     if title:
         ax.set_title(title)
     return fig
+
+
+def predict_in_batches(model, points, batch_size):
+    """The class ``model.loss`` scores highest at each point, scoring ``batch_size`` points per call.
+
+    Parameters
+    ----------
+    model : object with ``loss(X)``
+        ``model.loss(P)`` on points P (M, D) returns class scores (M, C).
+    points : ndarray, shape (M, D)
+    batch_size : int
+
+    Returns
+    -------
+    pred : ndarray of int, shape (M,)
+        The index of the highest score of each point.
+    num_scores : int
+        C, the number of scores per point.
+    """
+    pred = np.empty(len(points), dtype=np.int64)
+    for start in range(0, len(points), batch_size):
+        batch = points[start : start + batch_size]
+        scores = np.asarray(model.loss(batch))
+        if scores.ndim != 2 or scores.shape[0] != len(batch):
+            raise ValueError(f"model.loss(points) must return scores of shape ({len(batch)}, C), got {scores.shape}")
+        pred[start : start + len(batch)] = scores.argmax(axis=1)
+    return pred, scores.shape[1]
 
 
 def plot_first_layer_weights(W1, image_shape=(3, 32, 32), padding=3, title=None):

@@ -123,16 +123,42 @@ def test_plot_decision_boundary_colours_the_plane_by_the_predicted_class(tmp_pat
     assert not np.allclose(left, right)
 
 
+class ObliqueModel:
+    """Class 1 where x1 + x2 / 2 > 0.2, else class 0; records how many points each call scores."""
+
+    def __init__(self):
+        self.calls = []
+
+    def loss(self, X, y=None):
+        self.calls.append(len(X))
+        s = X[:, 0] + X[:, 1] / 2 - 0.2
+        return np.stack([-s, s], axis=1)
+
+
+def test_plot_decision_boundary_scores_the_grid_in_batches_and_draws_the_same_regions():
+    X, y = np.array([[-1.0, -2.0], [1.0, 2.0], [0.5, -1.0]]), np.array([0, 1, 1])
+    whole, batched = ObliqueModel(), ObliqueModel()
+    regions_whole = plot_decision_boundary(whole, X, y, resolution=50, batch_size=2500).axes[0].collections[0]
+    regions_batched = plot_decision_boundary(batched, X, y, resolution=50, batch_size=700).axes[0].collections[0]
+    assert whole.calls == [2500] and batched.calls == [700, 700, 700, 400]
+    paths_whole, paths_batched = regions_whole.get_paths(), regions_batched.get_paths()
+    assert len(paths_whole) == len(paths_batched) == 2
+    for a, b in zip(paths_whole, paths_batched):
+        np.testing.assert_array_equal(a.vertices, b.vertices)
+
+
 @pytest.mark.parametrize(
-    "X, y, message",
+    "X, y, kwargs, message",
     [
-        (np.zeros((4, 3)), np.zeros(4, int), r"X must have shape \(N, 2\), got \(4, 3\)"),
-        (np.zeros((4, 2)), np.zeros(3, int), r"y must have shape \(4,\)"),
+        (np.zeros((4, 3)), np.zeros(4, int), {}, r"X must have shape \(N, 2\), got \(4, 3\)"),
+        (np.zeros((4, 2)), np.zeros(3, int), {}, r"y must have shape \(4,\)"),
+        (np.zeros((4, 2)), np.zeros(4, int), {"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
+        (np.zeros((4, 2)), np.zeros(4, int), {"batch_size": 2.5}, r"batch_size must be an integer >= 1, got 2.5"),
     ],
 )
-def test_plot_decision_boundary_rejects_bad_input(X, y, message):
+def test_plot_decision_boundary_rejects_bad_input(X, y, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plot_decision_boundary(SignModel(), X, y)
+        plot_decision_boundary(SignModel(), X, y, **kwargs)
 
 
 def test_plot_first_layer_weights_draws_one_tile_per_hidden_unit(rng, tmp_path):
