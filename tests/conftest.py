@@ -17,30 +17,25 @@ if str(REPO_ROOT) not in sys.path:
 
 from function_table import FunctionTable  # noqa: E402 (it imports cs231n, found through the line above)
 
-# The staff source holds the release tooling next to tests; the student kit built from it does not.
-STAFF_SOURCE = (REPO_ROOT / "staff").is_dir()
+from cs231n.threads import ENV_VAR  # noqa: E402
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 def pytest_configure(config):
     config.pluginmanager.register(FunctionTable(REPO_ROOT), "function-table")
 
 
-def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow in the student kit")
+@pytest.fixture(autouse=True)
+def one_blas_thread(request, monkeypatch):
+    """Train on one BLAS thread in the tests of this folder, unless a test sets the threads itself.
 
-
-def pytest_collection_modifyitems(config, items):
-    """In the student kit, skip the tests marked slow unless --run-slow is given.
-
-    They are thorough checks of the given code (many random draws) that take far longer than the rest
-    of the suite together; the staff source, and so CI, always runs them.
+    By default the Solver measures how busy the machine is before it trains, which costs a 0.1 s
+    wait on a busy machine; the nets of these tests are too small for more threads to help.
+    ``tests/test_threads.py`` tests the automatic choice itself.
     """
-    if STAFF_SOURCE or config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="marked slow: a thorough check of the given code; run it with --run-slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    if Path(request.path).resolve().parent == TESTS_DIR:
+        monkeypatch.setenv(ENV_VAR, "1")
 
 
 def cifar_dir():
