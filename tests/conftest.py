@@ -19,23 +19,20 @@ from function_table import FunctionTable  # noqa: E402 (it imports cs231n, found
 
 from cs231n.threads import ENV_VAR  # noqa: E402
 
-TESTS_DIR = Path(__file__).resolve().parent
-
 
 def pytest_configure(config):
     config.pluginmanager.register(FunctionTable(REPO_ROOT), "function-table")
 
 
 @pytest.fixture(autouse=True)
-def one_blas_thread(request, monkeypatch):
-    """Train on one BLAS thread in the tests of this folder, unless a test sets the threads itself.
+def one_blas_thread(monkeypatch):
+    """Train on one BLAS thread, unless a test sets the threads itself.
 
     By default the Solver measures how busy the machine is before it trains, which costs a 0.1 s
     wait on a busy machine; the nets of these tests are too small for more threads to help.
     ``tests/test_threads.py`` tests the automatic choice itself.
     """
-    if Path(request.path).resolve().parent == TESTS_DIR:
-        monkeypatch.setenv(ENV_VAR, "1")
+    monkeypatch.setenv(ENV_VAR, "1")
 
 
 def cifar_dir():

@@ -82,16 +82,20 @@ class History:
         self.val_acc_history = list(np.linspace(0.1, 0.7, epochs + 1))
 
 
-@pytest.mark.parametrize("iterations", [3, 200])
-def test_plot_training_curves_draws_the_solver_histories(tmp_path, iterations):
+@pytest.mark.parametrize("iterations, running_mean", [(3, False), (200, True)])
+def test_plot_training_curves_draws_the_solver_histories(iterations, running_mean):
     history = History(iterations, epochs=4)
     fig = plot_training_curves(history, title="run")
     assert isinstance(fig, Figure)
     ax_loss, ax_acc = fig.axes
     np.testing.assert_allclose(ax_loss.lines[0].get_ydata(), history.loss_history)
+    assert len(ax_loss.lines) == 1 + running_mean  # a running mean of the loss from 20 iterations on
     np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), history.train_acc_history)
     np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), history.val_acc_history)
-    fig.savefig(tmp_path / "curves.png")
+
+
+def test_plot_training_curves_saves_as_a_png(tmp_path):
+    plot_training_curves(History(200, epochs=4), title="run").savefig(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:8] == PNG_MAGIC
 
 
