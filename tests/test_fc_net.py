@@ -58,6 +58,7 @@ def make_model(kind, dims, reg, seed=0):
     "kind, hidden_dims",
     [
         ("two_layer", (7,)),
+        ("fc", ()),  # no hidden layer: a linear softmax classifier, the main job's baseline
         ("fc", (7,)),
         ("fc", (7, 5)),
         ("fc", (7, 5, 6)),

@@ -1,8 +1,9 @@
-"""The main job's robustness (cs231n/train.py): every user error, failed and interrupted writes, CIFAR-10.
+"""The main job (cs231n/train.py) beyond its main promise: the default run with its linear baseline, every user
+error, failed and interrupted writes, CIFAR-10.
 
-The public tests (tests/test_train.py) run the default job once and check its main promise; these
-check the given job's handling of everything around it, which a student never needs to run to check
-their own code.
+The public tests (tests/test_train.py) run the spiral job once, without the baseline, and check its main
+promise; these check the given job's handling of everything around it, which a student never needs to
+run to check their own code.
 """
 
 import contextlib
@@ -22,6 +23,24 @@ from cs231n.solver import Solver
 from cs231n.train import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_job_without_arguments_trains_a_two_layer_net_that_clearly_beats_the_linear_classifier(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "no-cifar-here"))
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0, capsys.readouterr().err
+    out = tmp_path / "output"
+    results = json.loads((out / "results.json").read_text())
+    assert results["dataset"] == "spiral"
+    assert (out / "decision_boundary_linear.png").read_bytes()[:8] == PNG_MAGIC
+    assert sorted(p.name for p in out.iterdir()) == sorted(results["files"])
+    two_layer, linear = results["two_layer"]["accuracy"], results["linear"]["accuracy"]
+    # Three interleaved arms: no straight line gets most points, a two-layer net gets nearly all.
+    assert linear["val"] < 0.75 and linear["train"] < 0.75
+    assert two_layer["val"] > 0.9 and two_layer["test"] > 0.9
+    assert two_layer["val"] > linear["val"] + 0.2
 
 
 @pytest.mark.cifar
