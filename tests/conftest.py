@@ -24,15 +24,17 @@ def pytest_configure(config):
     config.pluginmanager.register(FunctionTable(REPO_ROOT), "function-table")
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread(monkeypatch):
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
     """Train on one BLAS thread, unless a test sets the threads itself.
 
     By default the Solver measures how busy the machine is before it trains, which costs a 0.1 s
     wait on a busy machine; the nets of these tests are too small for more threads to help.
     ``tests/test_threads.py`` tests the automatic choice itself.
     """
-    monkeypatch.setenv(ENV_VAR, "1")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, "1")
+        yield
 
 
 def cifar_dir():

@@ -3,6 +3,6 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def one_blas_thread():
     """Train with the kit's own thread choice: the public tests' single BLAS thread stops here."""
