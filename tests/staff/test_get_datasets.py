@@ -1,11 +1,13 @@
-"""datasets/get_datasets.sh on every path but the plain one, and the memory of get_CIFAR10_data.
+"""datasets/get_datasets.sh on every path but the plain one, and get_CIFAR10_data on all of the real data.
 
-The script's checksum checks, bad paths, damaged copies and download; the peak memory of loading
-CIFAR-10 in float32. The public tests (tests/test_data_utils.py) hold the CIFAR-format writers used
-here and run the script once on a local copy.
+The script's checksum checks, bad paths, damaged copies and download; CS231n's split of the real
+CIFAR-10 batches and the peak memory of loading CIFAR-10 in float32. The public tests
+(tests/test_data_utils.py) hold the CIFAR-format writers used here, run the script once on a local
+copy and read the real first batch only.
 """
 
 import hashlib
+import inspect
 import os
 import pickle
 import shutil
@@ -21,6 +23,7 @@ from test_data_utils import (
     kit,
     leftovers,
     needs_bash,
+    read_raw,
     run_script,
     tiny_cifar,
     write_batch,
@@ -30,6 +33,37 @@ from test_data_utils import (
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
 
 __all__ = ["kit", "tiny_cifar"]  # the fixtures imported above, which the tests take by name
+
+
+@pytest.mark.cifar
+def test_get_CIFAR10_data_reads_the_real_batches_into_cs231ns_split(cifar10_dir):
+    # CS231n's split: 49,000 training images, the 1,000 after them for validation, 1,000 test images.
+    defaults = inspect.signature(get_CIFAR10_data).parameters
+    assert [defaults[k].default for k in ("num_training", "num_validation", "num_test")] == [49000, 1000, 1000]
+    # The same validation and test images with only 500 training images, to keep memory small.
+    data = get_CIFAR10_data(num_training=500, cifar10_dir=cifar10_dir)
+    assert {k: (v.shape, v.dtype) for k, v in data.items()} == {
+        "X_train": ((500, 3, 32, 32), np.float64),
+        "y_train": ((500,), np.int64),
+        "X_val": ((1000, 3, 32, 32), np.float64),
+        "y_val": ((1000,), np.int64),
+        "X_test": ((1000, 3, 32, 32), np.float64),
+        "y_test": ((1000,), np.int64),
+    }
+    train, train_labels = read_raw(cifar10_dir / "data_batch_1", keep=slice(0, 500))
+    val, val_labels = read_raw(cifar10_dir / "data_batch_5", keep=slice(9000, 10000))  # images 49000..49999
+    test, test_labels = read_raw(cifar10_dir / "test_batch", keep=slice(0, 1000))
+    # Published in the data's SOURCE.md: the first image's first pixel is (59, 62, 63), the first
+    # labels are 6 9 9 4 1 1 2 7 8 3.
+    mean = train.mean(axis=0)
+    np.testing.assert_allclose(data["X_train"][0, :, 0, 0] + mean[[0, 1024, 2048]], [59, 62, 63], atol=1e-9)
+    assert data["y_train"][:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
+    assert 100 < mean.mean() < 140  # CIFAR-10's mean pixel is about 121
+    for X, raw in ((data["X_train"], train), (data["X_val"], val), (data["X_test"], test)):
+        assert np.abs(X.reshape(len(X), -1) + mean - raw).max() < 1e-9
+    assert data["y_train"].tolist() == train_labels.tolist()
+    assert data["y_val"].tolist() == val_labels.tolist()
+    assert data["y_test"].tolist() == test_labels.tolist()
 
 
 def test_get_CIFAR10_data_float32_peak_memory_stays_near_the_result_size(tmp_path):
