@@ -19,21 +19,24 @@ from function_table import FunctionTable  # noqa: E402 (it imports cs231n, found
 
 from cs231n.threads import ENV_VAR  # noqa: E402
 
+TESTS_DIR = Path(__file__).resolve().parent
+
 
 def pytest_configure(config):
     config.pluginmanager.register(FunctionTable(REPO_ROOT), "function-table")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_blas_thread():
-    """Train on one BLAS thread, unless a test sets the threads itself.
+def one_blas_thread(request):
+    """Train on one BLAS thread in the tests of this folder, unless a test sets the threads itself.
 
     By default the Solver measures how busy the machine is before it trains, which costs a 0.1 s
     wait on a busy machine; the nets of these tests are too small for more threads to help.
     ``tests/test_threads.py`` tests the automatic choice itself.
     """
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_VAR, "1")
+        if Path(request.path).resolve().parent == TESTS_DIR:
+            mp.setenv(ENV_VAR, "1")
         yield
 
 
