@@ -1,10 +1,8 @@
-"""Tests for cs231n/data_utils.py and datasets/get_datasets.sh."""
+"""Tests for cs231n/data_utils.py (datasets/get_datasets.sh is tested in tests/staff/test_get_datasets.py)."""
 
 import os
 import pickle
-import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +18,6 @@ from cs231n.data_utils import (
     make_spiral,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BATCH_FILES = ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
 
@@ -386,47 +383,3 @@ def test_get_spiral_data_splits_all_points_once():
 def test_get_spiral_data_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         get_spiral_data(**kwargs)
-
-
-# ---------------------------------------------------------------- datasets/get_datasets.sh
-
-needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-
-
-@pytest.fixture
-def kit(tmp_path):
-    """A scratch kit holding only datasets/get_datasets.sh, so runs never touch the real datasets/."""
-    (tmp_path / "kit" / "datasets").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "datasets" / "get_datasets.sh", tmp_path / "kit" / "datasets")
-    return tmp_path / "kit"
-
-
-def run_script(kit, *args, cwd, env=None):
-    return subprocess.run(
-        ["bash", str(kit / "datasets" / "get_datasets.sh"), *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def leftovers(kit):
-    return [p.name for p in (kit / "datasets").iterdir() if p.name.startswith(".")]
-
-
-@needs_bash
-def test_get_datasets_copies_a_local_folder_from_any_cwd_and_a_second_run_is_a_no_op(kit, tiny_cifar, tmp_path):
-    src = tiny_cifar[0]
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    first = run_script(kit, os.path.relpath(src, elsewhere), cwd=elsewhere)
-    assert first.returncode == 0, first.stderr
-    dest = kit / "datasets" / "cifar-10-batches-py"
-    for name in BATCH_FILES:
-        assert (dest / name).read_bytes() == (src / name).read_bytes()
-    second = run_script(kit, cwd=elsewhere)
-    assert second.returncode == 0 and "already" in second.stdout
-    assert leftovers(kit) == []
-    assert load_CIFAR10(dest)[0].shape == (30, 32, 32, 3)

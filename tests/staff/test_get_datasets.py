@@ -1,9 +1,8 @@
-"""datasets/get_datasets.sh on every path but the plain one, and get_CIFAR10_data on all of the real data.
+"""datasets/get_datasets.sh, and get_CIFAR10_data on all of the real data.
 
-The script's checksum checks, bad paths, damaged copies and download; CS231n's split of the real
-CIFAR-10 batches and the peak memory of loading CIFAR-10 in float32. The public tests
-(tests/test_data_utils.py) hold the CIFAR-format writers used here, run the script once on a local
-copy and read the real first batch only.
+The script's plain local copy, checksum checks, bad paths, damaged copies and download; CS231n's split
+of the real CIFAR-10 batches and the peak memory of loading CIFAR-10 in float32. The public tests
+(tests/test_data_utils.py) hold the CIFAR-format writers used here and read the real first batch only.
 """
 
 import hashlib
@@ -11,6 +10,7 @@ import inspect
 import os
 import pickle
 import shutil
+import subprocess
 import tarfile
 import tracemalloc
 from pathlib import Path
@@ -20,11 +20,7 @@ import pytest
 from test_data_utils import (
     BATCH_FILES,
     RunsCode,
-    kit,
-    leftovers,
-    needs_bash,
     read_raw,
-    run_script,
     tiny_cifar,
     write_batch,
     write_cifar_folder,
@@ -32,7 +28,50 @@ from test_data_utils import (
 
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
 
-__all__ = ["kit", "tiny_cifar"]  # the fixtures imported above, which the tests take by name
+__all__ = ["tiny_cifar"]  # the fixture imported above, which the tests take by name
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+
+
+@pytest.fixture
+def kit(tmp_path):
+    """A scratch kit holding only datasets/get_datasets.sh, so runs never touch the real datasets/."""
+    (tmp_path / "kit" / "datasets").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "datasets" / "get_datasets.sh", tmp_path / "kit" / "datasets")
+    return tmp_path / "kit"
+
+
+def run_script(kit, *args, cwd, env=None):
+    return subprocess.run(
+        ["bash", str(kit / "datasets" / "get_datasets.sh"), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def leftovers(kit):
+    return [p.name for p in (kit / "datasets").iterdir() if p.name.startswith(".")]
+
+
+@needs_bash
+def test_get_datasets_copies_a_local_folder_from_any_cwd_and_a_second_run_is_a_no_op(kit, tiny_cifar, tmp_path):
+    src = tiny_cifar[0]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = run_script(kit, os.path.relpath(src, elsewhere), cwd=elsewhere)
+    assert first.returncode == 0, first.stderr
+    dest = kit / "datasets" / "cifar-10-batches-py"
+    for name in BATCH_FILES:
+        assert (dest / name).read_bytes() == (src / name).read_bytes()
+    second = run_script(kit, cwd=elsewhere)
+    assert second.returncode == 0 and "already" in second.stdout
+    assert leftovers(kit) == []
+    assert load_CIFAR10(dest)[0].shape == (30, 32, 32, 3)
 
 
 @pytest.mark.cifar
