@@ -1,4 +1,4 @@
-"""Tests for cs231n/data_utils.py (datasets/get_datasets.sh is tested in tests/staff/test_get_datasets.py)."""
+"""Tests for cs231n/data_utils.py (the staff's tests run datasets/get_datasets.sh)."""
 
 import os
 import pickle

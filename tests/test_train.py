@@ -28,8 +28,8 @@ def spiral_run(tmp_path_factory):
 
     Without the linear baseline (``--no-baseline``), the job's one option here: its own plot and training
     would double this test's time. The job draws its figures (the decision boundary through your net's
-    scores) but does not render them: a PNG takes matplotlib half a second, and the staff's tests
-    (tests/staff/test_main_job.py) render them all, running the job without any argument.
+    scores) but does not render them: a PNG takes matplotlib half a second, and the staff's tests render
+    them all, running the job without any argument.
 
     Returns (output folder, results, exit status, printed text).
     """
