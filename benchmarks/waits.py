@@ -21,7 +21,9 @@ thread count numpy's BLAS starts with, which is what training used before the ki
 the kit choose; these rows run in two regimes: ``quiet`` (whatever else runs on the machine: the load
 average at the start and end of each row is in the row) and ``busy``, with one busy-loop process per
 usable core started by this script for the duration of that row. The two runs of a row follow each
-other. The BLAS thread variables of the caller are not passed on.
+other, and with ``--repeat N`` the pair runs N times, alternating; a cell then gives the median, the
+range and the largest peak. The BLAS thread variables of the caller are not passed on; a line before the
+table times a plain Python loop, since the speed of a shared machine varies from hour to hour.
 
     python benchmarks/waits.py --today a1b6b89
     python benchmarks/waits.py --today a1b6b89 --only suite main-job --regime busy
@@ -32,6 +34,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,7 +187,7 @@ def epoch_seconds(output):
 
 
 def measure(name, tree, tmp, timeout, threads_env=None):
-    """Run the wait ``name`` in ``tree``; returns a table cell such as ``12.3 s, 250 MB``.
+    """Run the wait ``name`` in ``tree``; returns (seconds, peak MB or None), or a string saying what failed.
 
     The BLAS thread variables of the caller are dropped; ``threads_env`` sets some instead.
     """
@@ -202,8 +205,30 @@ def measure(name, tree, tmp, timeout, threads_env=None):
         last = output.strip().splitlines()[-1:] or ["(no output)"]
         return f"failed ({code}): {last[0][:80]}"
     if name == "epoch":
-        return f"{epoch_seconds(output):.1f} s"
-    return f"{seconds:.1f} s, {peak:.0f} MB"
+        return epoch_seconds(output), None
+    return seconds, peak
+
+
+def cell(results):
+    """A table cell for the runs of one column: ``12.3 s, 250 MB``, or the median and range of several."""
+    failed = [r for r in results if isinstance(r, str)]
+    if failed:
+        return failed[0]
+    seconds = sorted(r[0] for r in results)
+    text = f"{statistics.median(seconds):.1f} s"
+    if len(seconds) > 1:
+        text += f" ({seconds[0]:.1f} to {seconds[-1]:.1f})"
+    peaks = [r[1] for r in results if r[1] is not None]
+    return text + (f", {max(peaks):.0f} MB" if peaks else "")
+
+
+def speed_line():
+    """How fast this machine runs plain Python now: shared machines vary by 2x over a day."""
+    tic = time.perf_counter()
+    total = 0
+    for i in range(10**7):
+        total += i
+    return f"Speed: a pure-Python loop of 10**7 additions took {time.perf_counter() - tic:.2f} s at the start"
 
 
 def main(argv=None):
@@ -212,10 +237,14 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", choices=list(WAITS), default=list(WAITS), help="the waits to measure")
     p.add_argument("--regime", nargs="+", choices=("quiet", "busy"), default=["quiet", "busy"])
     p.add_argument("--timeout", type=float, default=900, help="seconds before a command is stopped")
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs of each column of a row, alternating; the cell gives the median"
+    )
     args = p.parse_args(argv)
 
     print(f"Command: {command_line(__file__, argv)}")
     print(machine_line())
+    print(speed_line())
     cores = len(usable_cpus())
     default_threads = {ENV_VAR: str(numpy_blas()["threads"])}  # what BLAS did before the kit chose
     header = ["wait", "command", "regime", f"today ({args.today})", f"today's threads ({ENV_VAR}=k)", "now", "target"]
@@ -240,17 +269,19 @@ def main(argv=None):
                     if busy:
                         time.sleep(1.0)
                     load = os.getloadavg()[0]
-                    if threads_matter:
-                        old = "-"
-                        old_threads = measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout, default_threads)
-                    elif name in ("test-file", "suite"):
-                        old = measure(name, kits["today"], scratch / "tmp-today", args.timeout)
-                        old_threads = "-"
-                    else:
-                        old = measure(name, today, scratch / "tmp-today", args.timeout)
-                        old_threads = "-"
                     tree = kits["now"] if name in ("test-file", "suite") else REPO_ROOT
-                    now = measure(name, tree, scratch / "tmp-now", args.timeout)
+                    old, old_threads, now = [], [], []
+                    for _ in range(args.repeat):
+                        if threads_matter:
+                            old_threads.append(
+                                measure(name, REPO_ROOT, scratch / "tmp-now", args.timeout, default_threads)
+                            )
+                        elif name in ("test-file", "suite"):
+                            old.append(measure(name, kits["today"], scratch / "tmp-today", args.timeout))
+                        else:
+                            old.append(measure(name, today, scratch / "tmp-today", args.timeout))
+                        now.append(measure(name, tree, scratch / "tmp-now", args.timeout))
+                    old, old_threads, now = (cell(r) if r else "-" for r in (old, old_threads, now))
                     load = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
                 finally:
                     stop(busy)
