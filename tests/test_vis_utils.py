@@ -1,7 +1,7 @@
 """Tests for cs231n/vis_utils.py.
 
 Each figure is checked for the data it draws; drawing one into pixels costs about 0.3 s, so only the
-decision boundary is saved here (the main job's test saves its training curves too).
+decision boundary is saved here (the staff's tests save the training curves and the weights too).
 """
 
 import math

@@ -32,6 +32,14 @@ def needs_cifar10(nb):
     return bool(nb.metadata.get("cs231n", {}).get("needs_cifar10", False))
 
 
+def quick_env(nb, name):
+    """The kernel environment of a quick-mode run of ``nb``; skips when it needs CIFAR-10 and the data is absent."""
+    data = cifar_dir()
+    if needs_cifar10(nb) and data is None:
+        pytest.skip(f"{name} needs CIFAR-10 (run datasets/get_datasets.sh)")
+    return {"CS231N_QUICK": "1", **({"CIFAR10_DIR": str(data)} if data is not None else {})}
+
+
 def execute(nb, cwd, tmp_path, env):
     """Run ``nb`` in place in a python3 kernel of this interpreter with extra environment ``env``."""
     # A private kernelspec pins the kernel to sys.executable whatever kernels the machine has.
@@ -75,13 +83,7 @@ def saved_state(nb):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom_without_errors(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
-    data = cifar_dir()
-    if needs_cifar10(nb) and data is None:
-        pytest.skip(f"{path.name} needs CIFAR-10 (run datasets/get_datasets.sh)")
-    env = {"CS231N_QUICK": "1"}
-    if data is not None:
-        env["CIFAR10_DIR"] = str(data)
-    execute(nb, NOTEBOOK_DIR, tmp_path, env)
+    execute(nb, NOTEBOOK_DIR, tmp_path, quick_env(nb, path.name))
     errors = error_outputs(nb)
     assert not errors, f"{path.name} has error output:\n" + "\n\n".join(errors)
     # A notebook with short runs records that it ran in quick mode, where the submission check sees it.
@@ -92,12 +94,9 @@ def test_notebook_runs_top_to_bottom_without_errors(path, tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_blank_cells_run_unfilled_say_which_values_to_set(path, tmp_path):
     staff_nb = nbformat.read(path, as_version=4)
-    data = cifar_dir()
-    if needs_cifar10(staff_nb) and data is None:
-        pytest.skip(f"{path.name} needs CIFAR-10 (run datasets/get_datasets.sh)")
+    env = quick_env(staff_nb, path.name)
     nb, _ = blank_notebook(staff_nb, f"notebooks/{path.name}")
     blanks = [i for i, c in enumerate(nb.cells) if SOLUTION_TAG in c.metadata.get("tags", [])]
-    env = {"CS231N_QUICK": "1", **({"CIFAR10_DIR": str(data)} if data is not None else {})}
     execute(nb, NOTEBOOK_DIR, tmp_path, env)  # the reference library: only the blank cells are missing
     errors = {i: out for i, c in enumerate(nb.cells) for out in c.get("outputs", []) if out.output_type == "error"}
     others = {i: f"{out.ename}: {out.evalue}" for i, out in errors.items() if out.ename != "NotFilledError"}
