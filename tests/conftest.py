@@ -32,7 +32,7 @@ def one_blas_thread(request):
 
     By default the Solver measures how busy the machine is before it trains, which costs a 0.1 s
     wait on a busy machine; the nets of these tests are too small for more threads to help.
-    ``tests/test_threads.py`` tests the automatic choice itself.
+    The staff's tests test the automatic choice itself.
     """
     with pytest.MonkeyPatch.context() as mp:
         if Path(request.path).resolve().parent == TESTS_DIR:

@@ -2,7 +2,8 @@
 
 The script's plain local copy, checksum checks, bad paths, damaged copies and download; CS231n's split
 of the real CIFAR-10 batches and the peak memory of loading CIFAR-10 in float32. The public tests
-(tests/test_data_utils.py) hold the CIFAR-format writers used here and read the real first batch only.
+(tests/test_data_utils.py) hold the CIFAR-format writers used here and read the real first batch only;
+test_data_utils_checks.py holds RunsCode.
 """
 
 import hashlib
@@ -19,12 +20,12 @@ import numpy as np
 import pytest
 from test_data_utils import (
     BATCH_FILES,
-    RunsCode,
     read_raw,
     tiny_cifar,
     write_batch,
     write_cifar_folder,
 )
+from test_data_utils_checks import RunsCode
 
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
 

@@ -1,13 +1,13 @@
 """No false alarm of the gradient check (cs231n/gradient_check.py): correct code never FAILs.
 
 Correct layers, losses and CS231n's two-layer net, drawn next to their kinks over many random draws:
-a check may warn there, never fail. The public tests (tests/test_gradient_check.py) hold the layers
-used here and check single clean draws, each bug class and the kinks of one draw.
+a check may warn there, never fail. test_gradient_check_diagnosis.py holds the layers used here and
+checks single clean draws, each bug class and the kinks of one draw.
 """
 
 import numpy as np
 import pytest
-from test_gradient_check import TinyNet, svm_loss
+from test_gradient_check_diagnosis import TinyNet, svm_loss
 
 from cs231n.gradient_check import check_gradient, check_layer, check_model
 

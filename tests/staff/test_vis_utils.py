@@ -1,7 +1,7 @@
 """Tests for cs231n/vis_utils.py.
 
-Each figure is checked for the data it draws; drawing one into pixels costs about 0.3 s, so only the
-decision boundary is saved here (the staff's tests save the training curves and the weights too).
+Each figure is checked for the data it draws, then saved as a PNG: the training curves with and without
+their running mean, the first-layer weights and the decision boundary.
 """
 
 import math
@@ -200,3 +200,15 @@ def test_training_curves_of_a_solver_that_has_not_trained_say_so():
 def test_empty_plots_are_refused_naming_the_argument(plot, message):
     with pytest.raises(ValueError, match=message):
         plot()
+
+
+@pytest.mark.parametrize("iterations", [3, 200])
+def test_training_curves_save_as_a_png(tmp_path, iterations):
+    plot_training_curves(History(iterations, epochs=4), title="run").savefig(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_first_layer_weights_save_as_a_png(tmp_path):
+    rng = np.random.default_rng(0)
+    plot_first_layer_weights(rng.standard_normal((3 * 32 * 32, 10))).savefig(tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:8] == PNG_MAGIC

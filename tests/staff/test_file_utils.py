@@ -1,10 +1,14 @@
 """Tests for cs231n/file_utils.py: atomic writes (failure, permissions, stale temporaries) and folder checks.
 
-A save killed by another process is tested in the staff source, with a child process.
+The last test kills a child process at several moments of a model save: the model left behind is whole.
 """
 
 import os
 import stat
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,8 @@ import pytest
 
 from cs231n.classifiers.fc_net import TwoLayerNet
 from cs231n.file_utils import atomic_write, check_writable_folder, remove_stale_temporaries
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def temporaries(folder):
@@ -118,3 +124,48 @@ def test_check_writable_folder_refuses_a_read_only_folder(tmp_path):
     (tmp_path / "ro").mkdir(mode=0o555)
     with pytest.raises(PermissionError, match="cannot write in"):
         check_writable_folder(tmp_path / "ro", "--output-dir ro")
+
+
+# A child that saves a big model over and over, each version filled with its number; it prints the number
+# once the save has returned, so the parent knows which versions are complete.
+SAVER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from cs231n.classifiers.fc_net import TwoLayerNet
+    net = TwoLayerNet(input_dim=3072, hidden_dim=1000, num_classes=10)
+    for version in range(1, 10**6):
+        for k in net.params:
+            net.params[k][...] = version
+        net.save(sys.argv[1])
+        print(version, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.013, 0.037, 0.061, 0.089])
+def test_killing_a_model_save_at_any_moment_leaves_a_whole_model_and_the_next_save_cleans_up(tmp_path, delay):
+    target = tmp_path / "net.npz"
+    child = subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(target)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = child.stdout.readline()  # one whole model exists from here on
+        time.sleep(delay)
+    finally:
+        child.kill()
+        child.wait()
+    assert line, f"the child saved no model: {child.stderr.read()}"
+    first = int(line)
+    done = [first] + [int(line) for line in child.stdout.read().split()]
+    net = TwoLayerNet.load(target)  # whole: loads, and every array holds one complete version
+    version = net.params["W1"][0, 0]
+    assert version >= done[-1] and version <= done[-1] + 1
+    for k, v in net.params.items():
+        assert np.all(v == version), k
+    TwoLayerNet(input_dim=2, hidden_dim=2, num_classes=2).save(target)
+    assert temporaries(tmp_path) == []
