@@ -17,8 +17,6 @@ from cs231n.data_utils import (
     make_spiral,
 )
 
-BATCH_FILES = ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-
 
 def write_batch(path, data, labels):
     """Write a batch the way the CIFAR-10 archive does: a protocol-2 pickle with bytes keys."""

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_data_utils import (
-    BATCH_FILES,
     read_raw,
     tiny_cifar,
     write_batch,
@@ -28,6 +27,8 @@ from test_data_utils import (
 from test_data_utils_checks import RunsCode
 
 from cs231n.data_utils import get_CIFAR10_data, load_CIFAR10
+
+BATCH_FILES = ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
 __all__ = ["tiny_cifar"]  # the fixture imported above, which the tests take by name
 
